@@ -76,7 +76,7 @@ export class SqliteJobStore implements JobStore {
   }
 
   noteAttemptStarted(jobId: string, atMs: number): Promise<void> {
-    this.#statements.attemptStarted.run(atMs, jobId);
+    this.#statements.attemptStarted.run({ at: atMs, id: jobId });
     return Promise.resolve();
   }
 
@@ -131,9 +131,9 @@ function prepare(db: SqliteDatabase) {
           OR (created_at = @afterCreated AND id < @afterId))
       ORDER BY created_at DESC, id DESC LIMIT @limit`),
     attemptStarted: db.prepare(`
-      UPDATE jobs SET attempts = attempts + 1, started_at = COALESCE(started_at, ?1),
+      UPDATE jobs SET attempts = attempts + 1, started_at = COALESCE(started_at, @at),
         status = CASE WHEN status = 'queued' THEN 'running' ELSE status END
-      WHERE id = ?2`),
+      WHERE id = @id`),
     insertSegment: db.prepare(`
       INSERT INTO job_segments (job_id, idx, audio_key, sample_rate_hz, sample_count, cache_key)
       VALUES (@jobId, @idx, @audioKey, @sampleRateHz, @sampleCount, @cacheKey)
