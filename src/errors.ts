@@ -70,6 +70,16 @@ export class TransientTaskError extends TtsqError {
   }
 }
 
+/**
+ * A running task was stopped from outside (job canceled, lease lost, worker draining): the
+ * attempt is dropped, neither failed nor retried.
+ */
+export class TaskAbortedError extends TtsqError {
+  constructor(message = 'task aborted', options: TtsqErrorOptions = {}) {
+    super('TTSQ_TASK_ABORTED', message, 409, options);
+  }
+}
+
 /** A value from configuration (environment or flag) is invalid; names the setting. */
 export class ConfigError extends TtsqError {
   constructor(message: string) {

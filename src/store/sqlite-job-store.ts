@@ -7,6 +7,7 @@ import type { JobOutcome, JobQuery, JobStore } from '../jobs/job-store.js';
 import type { JobRecord, JobStatus, SegmentResult } from '../jobs/types.js';
 import type { SqliteDatabase } from './sqlite-database.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
+import { settle } from './settle.js';
 
 interface JobRow {
   id: string;
@@ -44,44 +45,77 @@ export class SqliteJobStore implements JobStore {
   }
 
   create(job: JobRecord, tasks: readonly TaskInput[]): Promise<void> {
-    this.#db
-      .transaction(() => {
-        this.#statements.insert.run(toRow(job));
-        this.#queue.enqueueSync(tasks);
-      })
-      .immediate();
-    return Promise.resolve();
+    return settle(() =>
+      this.#db
+        .transaction(() => {
+          this.#statements.insert.run(toRow(job));
+          this.#queue.enqueueSync(tasks);
+        })
+        .immediate(),
+    );
   }
 
   get(jobId: string): Promise<JobRecord | null> {
-    const row = this.#statements.get.get(jobId) as JobRow | undefined;
-    return Promise.resolve(row ? fromRow(row) : null);
+    return settle(() => {
+      const row = this.#statements.get.get(jobId) as JobRow | undefined;
+      return row ? fromRow(row) : null;
+    });
   }
 
   list(query: JobQuery): Promise<Page<JobRecord>> {
-    const after = query.cursor === undefined ? null : decodeCursor(query.cursor);
+    return settle(() => this.#list(query));
+  }
+
+  noteAttemptStarted(jobId: string, atMs: number): Promise<void> {
+    return settle(() => {
+      this.#statements.attemptStarted.run({ at: atMs, id: jobId });
+    });
+  }
+
+  recordSegment(jobId: string, result: SegmentResult): Promise<{ allDone: boolean }> {
+    return settle(() => ({ allDone: this.#recordSegment(jobId, result) }));
+  }
+
+  segments(jobId: string): Promise<SegmentResult[]> {
+    return settle(() => (this.#statements.segments.all(jobId) as SegmentRow[]).map(segmentFromRow));
+  }
+
+  finish(jobId: string, outcome: JobOutcome, atMs: number): Promise<boolean> {
+    const error = outcome.status === 'failed' ? outcome.error : null;
+    const audio = outcome.status === 'succeeded' ? JSON.stringify(outcome.audio) : null;
     const params = {
+      id: jobId,
+      status: outcome.status,
+      errorCode: error?.code ?? null,
+      errorMessage: error?.message ?? null,
+      audio,
+      at: atMs,
+    };
+    return settle(() => this.#statements.finish.run(params).changes > 0);
+  }
+
+  reopen(jobId: string): Promise<boolean> {
+    return settle(() => this.#statements.reopen.run(jobId).changes > 0);
+  }
+
+  #list(query: JobQuery): Page<JobRecord> {
+    const after = query.cursor === undefined ? null : decodeCursor(query.cursor);
+    const rows = this.#statements.list.all({
       owner: query.ownerId,
       status: query.status ?? null,
       afterCreated: after?.at ?? null,
       afterId: after?.id ?? null,
       limit: query.limit + 1,
-    };
-    const rows = this.#statements.list.all(params) as JobRow[];
+    }) as JobRow[];
     const items = rows.slice(0, query.limit).map(fromRow);
     const last = items.at(-1);
     const nextCursor =
       rows.length > query.limit && last ? encodeCursor({ at: last.createdAt, id: last.id }) : null;
-    return Promise.resolve({ items, nextCursor });
+    return { items, nextCursor };
   }
 
-  noteAttemptStarted(jobId: string, atMs: number): Promise<void> {
-    this.#statements.attemptStarted.run({ at: atMs, id: jobId });
-    return Promise.resolve();
-  }
-
-  recordSegment(jobId: string, result: SegmentResult): Promise<{ allDone: boolean }> {
-    const allDone = this.#db
+  #recordSegment(jobId: string, result: SegmentResult): boolean {
+    return this.#db
       .transaction(() => {
         const inserted = this.#statements.insertSegment.run({ jobId, ...segmentParams(result) });
         if (inserted.changes > 0) this.#statements.countSegment.run(jobId);
@@ -89,30 +123,6 @@ export class SqliteJobStore implements JobStore {
         return row !== undefined && isOpen(row.status) && row.segments_done >= row.segment_count;
       })
       .immediate();
-    return Promise.resolve({ allDone });
-  }
-
-  segments(jobId: string): Promise<SegmentResult[]> {
-    const rows = this.#statements.segments.all(jobId) as SegmentRow[];
-    return Promise.resolve(rows.map(segmentFromRow));
-  }
-
-  finish(jobId: string, outcome: JobOutcome, atMs: number): Promise<boolean> {
-    const error = outcome.status === 'failed' ? outcome.error : null;
-    const audio = outcome.status === 'succeeded' ? JSON.stringify(outcome.audio) : null;
-    const result = this.#statements.finish.run({
-      id: jobId,
-      status: outcome.status,
-      errorCode: error?.code ?? null,
-      errorMessage: error?.message ?? null,
-      audio,
-      at: atMs,
-    });
-    return Promise.resolve(result.changes > 0);
-  }
-
-  reopen(jobId: string): Promise<boolean> {
-    return Promise.resolve(this.#statements.reopen.run(jobId).changes > 0);
   }
 }
 

@@ -3,6 +3,7 @@
 import type { VoiceInfo } from '../engines/engine.js';
 import type { VoiceCatalog } from '../engines/voice-catalog.js';
 import type { SqliteDatabase } from './sqlite-database.js';
+import { settle } from './settle.js';
 
 export class SqliteVoiceCatalog implements VoiceCatalog {
   readonly #db: SqliteDatabase;
@@ -21,17 +22,19 @@ export class SqliteVoiceCatalog implements VoiceCatalog {
 
   publish(engine: string, voices: readonly VoiceInfo[]): Promise<void> {
     const now = Date.now();
-    this.#db
-      .transaction(() => {
-        this.#remove.run(engine);
-        for (const voice of voices) this.#insert.run(voice.id, engine, JSON.stringify(voice), now);
-      })
-      .immediate();
-    return Promise.resolve();
+    return settle(() =>
+      this.#db
+        .transaction(() => {
+          this.#remove.run(engine);
+          for (const voice of voices) this.#insert.run(voice.id, engine, JSON.stringify(voice), now);
+        })
+        .immediate(),
+    );
   }
 
   list(): Promise<VoiceInfo[]> {
-    const rows = this.#list.all() as { info: string }[];
-    return Promise.resolve(rows.map((row) => JSON.parse(row.info) as VoiceInfo));
+    return settle(() =>
+      (this.#list.all() as { info: string }[]).map((row) => JSON.parse(row.info) as VoiceInfo),
+    );
   }
 }

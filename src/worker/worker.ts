@@ -5,7 +5,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { EngineHost } from '../engines/engine-host.js';
 import { ENGINE_NAMES } from '../engines/registry.js';
-import { PermanentTaskError, TtsqError, errorCode, toError } from '../errors.js';
+import { PermanentTaskError, TaskAbortedError, errorCode, toError } from '../errors.js';
 import type { JobService } from '../jobs/job-service.js';
 import type { Logger } from '../logger.js';
 import type { ClaimedTask, TaskRecord } from '../queue/backend.js';
@@ -29,9 +29,9 @@ export interface WorkerOptions {
 export type WorkerState = 'created' | 'starting' | 'running' | 'draining' | 'stopped';
 
 /** Why a running task's signal was aborted. */
-class TaskInterrupted extends TtsqError {
+class TaskInterrupted extends TaskAbortedError {
   constructor(readonly reason: 'lease-lost' | 'drain') {
-    super('TTSQ_TASK_ABORTED', `task interrupted: ${reason}`);
+    super(`task interrupted: ${reason}`);
   }
 }
 
