@@ -63,7 +63,11 @@ async function main(argv: string[]): Promise<void> {
   }
 }
 
-async function dlq(rest: string[], flags: Record<string, unknown>, config: ReturnType<typeof loadConfig>) {
+async function dlq(
+  rest: string[],
+  flags: Record<string, unknown>,
+  config: ReturnType<typeof loadConfig>,
+) {
   const [action, id] = rest;
   if (action === 'list') return dlqList(config, positiveInt(flags['limit'], 50, '--limit'));
   if (action === 'retry' && id !== undefined) return dlqRetry(config, id);
@@ -83,14 +87,16 @@ function sayOptions(rest: string[], flags: Record<string, unknown>, port: number
 
 function stringFlags(flags: Record<string, unknown>): GivenConfig {
   const given: GivenConfig = {};
-  for (const [key, value] of Object.entries(flags)) if (typeof value === 'string') given[key] = value;
+  for (const [key, value] of Object.entries(flags))
+    if (typeof value === 'string') given[key] = value;
   return given;
 }
 
 function positiveInt(value: unknown, fallback: number, name: string): number {
   if (value === undefined) return fallback;
   const parsed = Number(value);
-  if (!Number.isInteger(parsed) || parsed < 1) throw new UsageError(`${name} must be a positive integer`);
+  if (!Number.isInteger(parsed) || parsed < 1)
+    throw new UsageError(`${name} must be a positive integer`);
   return parsed;
 }
 
@@ -100,7 +106,10 @@ main(process.argv.slice(2)).catch((caught: unknown) => {
   const error = toError(caught);
   const prefix = error instanceof TtsqError ? `${error.code}: ` : '';
   process.stderr.write(`ttsq: ${prefix}${error.message}\n`);
-  if (error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+  if (
+    error instanceof UsageError ||
+    (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')
+  ) {
     process.stderr.write(USAGE);
     process.exitCode = 2;
     return;

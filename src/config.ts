@@ -46,26 +46,198 @@ const S = (s: Setting): Setting => s;
 
 /** Every setting, in the order the README's configuration table lists them. */
 export const SETTINGS: readonly Setting[] = [
-  S({ key: 'host', env: 'TTSQ_HOST', flag: 'host', kind: 'string', defaultValue: () => '127.0.0.1', doc: 'Address the HTTP API listens on.' }),
-  S({ key: 'port', env: 'TTSQ_PORT', flag: 'port', kind: 'int', min: 0, max: 65535, defaultValue: () => 8080, doc: 'TCP port of the HTTP API (0 picks a free one).' }),
-  S({ key: 'dataDir', env: 'TTSQ_DATA_DIR', flag: 'data-dir', kind: 'string', defaultValue: () => './data', doc: 'Directory of the queue database and the audio files.' }),
-  S({ key: 'workers', env: 'TTSQ_WORKERS', flag: 'workers', kind: 'int', min: 0, max: 256, defaultValue: () => os.availableParallelism(), doc: 'Worker processes `ttsq serve` keeps alive (0: API only).' }),
-  S({ key: 'logLevel', env: 'TTSQ_LOG_LEVEL', flag: 'log-level', kind: 'string', defaultValue: () => 'info', doc: 'pino level: fatal, error, warn, info, debug, trace, silent.' }),
-  S({ key: 'defaultVoice', env: 'TTSQ_DEFAULT_VOICE', flag: 'default-voice', kind: 'string', defaultValue: () => 'espeak:en-us', doc: 'Voice used when a request names none.' }),
-  S({ key: 'maxTextChars', env: 'TTSQ_MAX_TEXT_CHARS', flag: 'max-text-chars', kind: 'int', min: 1, max: 10_000_000, defaultValue: () => 100_000, doc: 'Longest accepted text, in characters.' }),
-  S({ key: 'maxBodyBytes', env: 'TTSQ_MAX_BODY_BYTES', flag: 'max-body-bytes', kind: 'int', min: 1024, max: 1 << 30, defaultValue: () => 1 << 20, doc: 'Largest accepted request body, in bytes.' }),
-  S({ key: 'segmentMaxChars', env: 'TTSQ_SEGMENT_MAX_CHARS', flag: 'segment-max-chars', kind: 'int', min: 20, max: 1_000_000, defaultValue: () => 400, doc: 'Longest segment; sentences are packed up to it and longer ones split.' }),
-  S({ key: 'maxWaitSeconds', env: 'TTSQ_MAX_WAIT_SECONDS', flag: 'max-wait-seconds', kind: 'int', min: 0, max: 3600, defaultValue: () => 60, doc: 'Upper bound of `?wait=` on the audio endpoint.' }),
-  S({ key: 'leaseDurationMs', env: 'TTSQ_LEASE_DURATION_MS', flag: 'lease-duration-ms', kind: 'int', min: 100, max: 3_600_000, defaultValue: () => 30_000, doc: 'How long a claimed task stays leased without renewal.' }),
-  S({ key: 'stalledIntervalMs', env: 'TTSQ_STALLED_INTERVAL_MS', flag: 'stalled-interval-ms', kind: 'int', min: 50, max: 3_600_000, defaultValue: () => 5_000, doc: 'How often workers look for expired leases.' }),
-  S({ key: 'maxStalledCount', env: 'TTSQ_MAX_STALLED_COUNT', flag: 'max-stalled-count', kind: 'int', min: 0, max: 1000, defaultValue: () => 2, doc: 'Lease expiries a task survives before it is dead-lettered.' }),
-  S({ key: 'maxAttempts', env: 'TTSQ_MAX_ATTEMPTS', flag: 'max-attempts', kind: 'int', min: 1, max: 1000, defaultValue: () => 3, doc: 'Attempts of a task before it is dead-lettered.' }),
-  S({ key: 'backoffBaseMs', env: 'TTSQ_BACKOFF_BASE_MS', flag: 'backoff-base-ms', kind: 'int', min: 0, max: 3_600_000, defaultValue: () => 1_000, doc: 'Delay before the first retry; doubles each attempt, with jitter.' }),
-  S({ key: 'backoffMaxMs', env: 'TTSQ_BACKOFF_MAX_MS', flag: 'backoff-max-ms', kind: 'int', min: 0, max: 86_400_000, defaultValue: () => 60_000, doc: 'Longest retry delay.' }),
-  S({ key: 'taskTimeoutMs', env: 'TTSQ_TASK_TIMEOUT_MS', flag: 'task-timeout-ms', kind: 'int', min: 100, max: 86_400_000, defaultValue: () => 120_000, doc: 'A synthesis running longer is killed and counts as a failed attempt.' }),
-  S({ key: 'pollIntervalMs', env: 'TTSQ_POLL_INTERVAL_MS', flag: 'poll-interval-ms', kind: 'int', min: 5, max: 60_000, defaultValue: () => 100, doc: 'How often an idle worker asks the queue for a task.' }),
-  S({ key: 'workerNice', env: 'TTSQ_WORKER_NICE', flag: 'worker-nice', kind: 'int', min: 0, max: 19, defaultValue: () => 10, doc: 'Niceness of worker processes, so the API stays responsive.' }),
-  S({ key: 'shutdownGraceMs', env: 'TTSQ_SHUTDOWN_GRACE_MS', flag: 'shutdown-grace-ms', kind: 'int', min: 0, max: 3_600_000, defaultValue: () => 30_000, doc: 'How long a draining worker may finish its task before it releases it.' }),
+  S({
+    key: 'host',
+    env: 'TTSQ_HOST',
+    flag: 'host',
+    kind: 'string',
+    defaultValue: () => '127.0.0.1',
+    doc: 'Address the HTTP API listens on.',
+  }),
+  S({
+    key: 'port',
+    env: 'TTSQ_PORT',
+    flag: 'port',
+    kind: 'int',
+    min: 0,
+    max: 65535,
+    defaultValue: () => 8080,
+    doc: 'TCP port of the HTTP API (0 picks a free one).',
+  }),
+  S({
+    key: 'dataDir',
+    env: 'TTSQ_DATA_DIR',
+    flag: 'data-dir',
+    kind: 'string',
+    defaultValue: () => './data',
+    doc: 'Directory of the queue database and the audio files.',
+  }),
+  S({
+    key: 'workers',
+    env: 'TTSQ_WORKERS',
+    flag: 'workers',
+    kind: 'int',
+    min: 0,
+    max: 256,
+    defaultValue: () => os.availableParallelism(),
+    doc: 'Worker processes `ttsq serve` keeps alive (0: API only).',
+  }),
+  S({
+    key: 'logLevel',
+    env: 'TTSQ_LOG_LEVEL',
+    flag: 'log-level',
+    kind: 'string',
+    defaultValue: () => 'info',
+    doc: 'pino level: fatal, error, warn, info, debug, trace, silent.',
+  }),
+  S({
+    key: 'defaultVoice',
+    env: 'TTSQ_DEFAULT_VOICE',
+    flag: 'default-voice',
+    kind: 'string',
+    defaultValue: () => 'espeak:en-us',
+    doc: 'Voice used when a request names none.',
+  }),
+  S({
+    key: 'maxTextChars',
+    env: 'TTSQ_MAX_TEXT_CHARS',
+    flag: 'max-text-chars',
+    kind: 'int',
+    min: 1,
+    max: 10_000_000,
+    defaultValue: () => 100_000,
+    doc: 'Longest accepted text, in characters.',
+  }),
+  S({
+    key: 'maxBodyBytes',
+    env: 'TTSQ_MAX_BODY_BYTES',
+    flag: 'max-body-bytes',
+    kind: 'int',
+    min: 1024,
+    max: 1 << 30,
+    defaultValue: () => 1 << 20,
+    doc: 'Largest accepted request body, in bytes.',
+  }),
+  S({
+    key: 'segmentMaxChars',
+    env: 'TTSQ_SEGMENT_MAX_CHARS',
+    flag: 'segment-max-chars',
+    kind: 'int',
+    min: 20,
+    max: 1_000_000,
+    defaultValue: () => 400,
+    doc: 'Longest segment; sentences are packed up to it and longer ones split.',
+  }),
+  S({
+    key: 'maxWaitSeconds',
+    env: 'TTSQ_MAX_WAIT_SECONDS',
+    flag: 'max-wait-seconds',
+    kind: 'int',
+    min: 0,
+    max: 3600,
+    defaultValue: () => 60,
+    doc: 'Upper bound of `?wait=` on the audio endpoint.',
+  }),
+  S({
+    key: 'leaseDurationMs',
+    env: 'TTSQ_LEASE_DURATION_MS',
+    flag: 'lease-duration-ms',
+    kind: 'int',
+    min: 100,
+    max: 3_600_000,
+    defaultValue: () => 30_000,
+    doc: 'How long a claimed task stays leased without renewal.',
+  }),
+  S({
+    key: 'stalledIntervalMs',
+    env: 'TTSQ_STALLED_INTERVAL_MS',
+    flag: 'stalled-interval-ms',
+    kind: 'int',
+    min: 50,
+    max: 3_600_000,
+    defaultValue: () => 5_000,
+    doc: 'How often workers look for expired leases.',
+  }),
+  S({
+    key: 'maxStalledCount',
+    env: 'TTSQ_MAX_STALLED_COUNT',
+    flag: 'max-stalled-count',
+    kind: 'int',
+    min: 0,
+    max: 1000,
+    defaultValue: () => 2,
+    doc: 'Lease expiries a task survives before it is dead-lettered.',
+  }),
+  S({
+    key: 'maxAttempts',
+    env: 'TTSQ_MAX_ATTEMPTS',
+    flag: 'max-attempts',
+    kind: 'int',
+    min: 1,
+    max: 1000,
+    defaultValue: () => 3,
+    doc: 'Attempts of a task before it is dead-lettered.',
+  }),
+  S({
+    key: 'backoffBaseMs',
+    env: 'TTSQ_BACKOFF_BASE_MS',
+    flag: 'backoff-base-ms',
+    kind: 'int',
+    min: 0,
+    max: 3_600_000,
+    defaultValue: () => 1_000,
+    doc: 'Delay before the first retry; doubles each attempt, with jitter.',
+  }),
+  S({
+    key: 'backoffMaxMs',
+    env: 'TTSQ_BACKOFF_MAX_MS',
+    flag: 'backoff-max-ms',
+    kind: 'int',
+    min: 0,
+    max: 86_400_000,
+    defaultValue: () => 60_000,
+    doc: 'Longest retry delay.',
+  }),
+  S({
+    key: 'taskTimeoutMs',
+    env: 'TTSQ_TASK_TIMEOUT_MS',
+    flag: 'task-timeout-ms',
+    kind: 'int',
+    min: 100,
+    max: 86_400_000,
+    defaultValue: () => 120_000,
+    doc: 'A synthesis running longer is killed and counts as a failed attempt.',
+  }),
+  S({
+    key: 'pollIntervalMs',
+    env: 'TTSQ_POLL_INTERVAL_MS',
+    flag: 'poll-interval-ms',
+    kind: 'int',
+    min: 5,
+    max: 60_000,
+    defaultValue: () => 100,
+    doc: 'How often an idle worker asks the queue for a task.',
+  }),
+  S({
+    key: 'workerNice',
+    env: 'TTSQ_WORKER_NICE',
+    flag: 'worker-nice',
+    kind: 'int',
+    min: 0,
+    max: 19,
+    defaultValue: () => 10,
+    doc: 'Niceness of worker processes, so the API stays responsive.',
+  }),
+  S({
+    key: 'shutdownGraceMs',
+    env: 'TTSQ_SHUTDOWN_GRACE_MS',
+    flag: 'shutdown-grace-ms',
+    kind: 'int',
+    min: 0,
+    max: 3_600_000,
+    defaultValue: () => 30_000,
+    doc: 'How long a draining worker may finish its task before it releases it.',
+  }),
 ];
 
 /** Raw values as given: flags win over environment variables. */
@@ -84,7 +256,8 @@ export function loadConfig(
   const values: Record<string, string | number> = {};
   for (const setting of SETTINGS) {
     const raw = flags[setting.flag] ?? env[setting.env];
-    values[setting.key] = raw === undefined || raw === '' ? setting.defaultValue() : parse(setting, raw);
+    values[setting.key] =
+      raw === undefined || raw === '' ? setting.defaultValue() : parse(setting, raw);
   }
   const config = { ...values, ...overrides } as unknown as Config;
   checkRelations(config);
@@ -98,8 +271,13 @@ function parse(setting: Setting, raw: string): string | number {
   if (!/^-?\d+$/.test(raw.trim()) || !Number.isSafeInteger(value)) {
     throw new ConfigError(`${name} must be an integer, got ${JSON.stringify(raw)}`);
   }
-  if ((setting.min !== undefined && value < setting.min) || (setting.max !== undefined && value > setting.max)) {
-    throw new ConfigError(`${name} must be between ${setting.min} and ${setting.max}, got ${value}`);
+  if (
+    (setting.min !== undefined && value < setting.min) ||
+    (setting.max !== undefined && value > setting.max)
+  ) {
+    throw new ConfigError(
+      `${name} must be between ${setting.min} and ${setting.max}, got ${value}`,
+    );
   }
   return value;
 }
@@ -108,10 +286,14 @@ const LOG_LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 
 
 function checkRelations(config: Config): void {
   if (!LOG_LEVELS.has(config.logLevel)) {
-    throw new ConfigError(`TTSQ_LOG_LEVEL must be one of ${[...LOG_LEVELS].join(', ')}, got ${JSON.stringify(config.logLevel)}`);
+    throw new ConfigError(
+      `TTSQ_LOG_LEVEL must be one of ${[...LOG_LEVELS].join(', ')}, got ${JSON.stringify(config.logLevel)}`,
+    );
   }
   if (!/^[a-z0-9-]+:\S+$/.test(config.defaultVoice)) {
-    throw new ConfigError(`TTSQ_DEFAULT_VOICE must look like engine:voice, got ${JSON.stringify(config.defaultVoice)}`);
+    throw new ConfigError(
+      `TTSQ_DEFAULT_VOICE must look like engine:voice, got ${JSON.stringify(config.defaultVoice)}`,
+    );
   }
   if (config.backoffMaxMs < config.backoffBaseMs) {
     throw new ConfigError('TTSQ_BACKOFF_MAX_MS must not be below TTSQ_BACKOFF_BASE_MS');

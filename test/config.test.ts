@@ -24,15 +24,24 @@ describe('configuration', () => {
   });
 
   it('names the setting and the accepted range when a value is bad', () => {
-    assert.throws(() => loadConfig({ TTSQ_PORT: 'eighty' }), (error: unknown) => {
-      assert.ok(error instanceof ConfigError);
-      assert.match(error.message, /TTSQ_PORT \(--port\) must be an integer/);
-      return true;
-    });
-    assert.throws(() => loadConfig({ TTSQ_WORKERS: '-1' }), /TTSQ_WORKERS \(--workers\) must be between 0 and 256/);
+    assert.throws(
+      () => loadConfig({ TTSQ_PORT: 'eighty' }),
+      (error: unknown) => {
+        assert.ok(error instanceof ConfigError);
+        assert.match(error.message, /TTSQ_PORT \(--port\) must be an integer/);
+        return true;
+      },
+    );
+    assert.throws(
+      () => loadConfig({ TTSQ_WORKERS: '-1' }),
+      /TTSQ_WORKERS \(--workers\) must be between 0 and 256/,
+    );
     assert.throws(() => loadConfig({ TTSQ_LOG_LEVEL: 'loud' }), /TTSQ_LOG_LEVEL must be one of/);
     assert.throws(() => loadConfig({ TTSQ_DEFAULT_VOICE: 'en-us' }), /engine:voice/);
-    assert.throws(() => loadConfig({ TTSQ_BACKOFF_BASE_MS: '5000', TTSQ_BACKOFF_MAX_MS: '10' }), /BACKOFF_MAX_MS/);
+    assert.throws(
+      () => loadConfig({ TTSQ_BACKOFF_BASE_MS: '5000', TTSQ_BACKOFF_MAX_MS: '10' }),
+      /BACKOFF_MAX_MS/,
+    );
   });
 
   it('round-trips through environment variables for child processes', () => {

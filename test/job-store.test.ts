@@ -35,7 +35,13 @@ const tasksOf = (record: JobRecord) =>
     payload: { index },
   }));
 
-const segment = (index: number) => ({ index, audioKey: `jobs/x/segments/${index}.wav`, sampleRateHz: 22050, sampleCount: 10, cacheKey: 'k' });
+const segment = (index: number) => ({
+  index,
+  audioKey: `jobs/x/segments/${index}.wav`,
+  sampleRateHz: 22050,
+  sampleCount: 10,
+  cacheKey: 'k',
+});
 
 describe('embedded job store', () => {
   let dataDir: string;
@@ -72,14 +78,21 @@ describe('embedded job store', () => {
     assert.deepEqual(await backend.jobs.recordSegment('c', segment(1)), { allDone: true });
     assert.deepEqual(await backend.jobs.recordSegment('c', segment(1)), { allDone: true });
     assert.equal((await backend.jobs.get('c'))?.segmentsDone, 2);
-    assert.deepEqual((await backend.jobs.segments('c')).map((s) => s.index), [0, 1]);
+    assert.deepEqual(
+      (await backend.jobs.segments('c')).map((s) => s.index),
+      [0, 1],
+    );
   });
 
   it('ends a job once; a failed job can be reopened, a canceled one cannot', async () => {
-    for (const record of [job('d', 1), job('e', 2)]) await backend.jobs.create(record, tasksOf(record));
+    for (const record of [job('d', 1), job('e', 2)])
+      await backend.jobs.create(record, tasksOf(record));
     await backend.jobs.noteAttemptStarted('d', 5);
     assert.equal((await backend.jobs.get('d'))?.status, 'running');
-    assert.equal(await backend.jobs.finish('d', { status: 'failed', error: { code: 'X', message: 'm' } }, 9), true);
+    assert.equal(
+      await backend.jobs.finish('d', { status: 'failed', error: { code: 'X', message: 'm' } }, 9),
+      true,
+    );
     assert.equal(await backend.jobs.finish('d', { status: 'canceled' }, 10), false);
     assert.equal(await backend.jobs.reopen('d'), true);
     assert.equal((await backend.jobs.get('d'))?.status, 'running');
@@ -91,16 +104,30 @@ describe('embedded job store', () => {
   });
 
   it('lists jobs newest first, page by page, filtered by status', async () => {
-    for (let i = 0; i < 5; i++) await backend.jobs.create(job(`j${i}`, 100 + i, 1), tasksOf(job(`j${i}`, 100 + i, 1)));
+    for (let i = 0; i < 5; i++)
+      await backend.jobs.create(job(`j${i}`, 100 + i, 1), tasksOf(job(`j${i}`, 100 + i, 1)));
     await backend.jobs.finish('j3', { status: 'canceled' }, 200);
     const first = await backend.jobs.list({ ownerId: 'default', limit: 2 });
-    assert.deepEqual(first.items.map((j) => j.id), ['j4', 'j3']);
+    assert.deepEqual(
+      first.items.map((j) => j.id),
+      ['j4', 'j3'],
+    );
     assert.ok(first.nextCursor);
-    const second = await backend.jobs.list({ ownerId: 'default', limit: 10, cursor: first.nextCursor });
-    assert.deepEqual(second.items.map((j) => j.id), ['j2', 'j1', 'j0']);
+    const second = await backend.jobs.list({
+      ownerId: 'default',
+      limit: 10,
+      cursor: first.nextCursor,
+    });
+    assert.deepEqual(
+      second.items.map((j) => j.id),
+      ['j2', 'j1', 'j0'],
+    );
     assert.equal(second.nextCursor, null);
     const canceled = await backend.jobs.list({ ownerId: 'default', limit: 10, status: 'canceled' });
-    assert.deepEqual(canceled.items.map((j) => j.id), ['j3']);
+    assert.deepEqual(
+      canceled.items.map((j) => j.id),
+      ['j3'],
+    );
     assert.deepEqual((await backend.jobs.list({ ownerId: 'someone-else', limit: 10 })).items, []);
   });
 });

@@ -9,7 +9,9 @@ const words = (text: string) => text.split(/\s+/).filter(Boolean);
 
 describe('segmenter', () => {
   it('keeps a short text as one segment', () => {
-    assert.deepEqual(splitIntoSegments('Hello there. How are you?', 400), ['Hello there. How are you?']);
+    assert.deepEqual(splitIntoSegments('Hello there. How are you?', 400), [
+      'Hello there. How are you?',
+    ]);
   });
 
   it('packs whole sentences up to the bound and keeps every word in order', () => {
@@ -17,7 +19,10 @@ describe('segmenter', () => {
     const segments = splitIntoSegments(text, 200);
     assert.ok(segments.length > 20);
     assert.ok(segments.every((segment) => segment.length <= 200));
-    assert.ok(segments.every((segment) => /[.!?]$/.test(segment)), 'segments end at sentence ends');
+    assert.ok(
+      segments.every((segment) => /[.!?]$/.test(segment)),
+      'segments end at sentence ends',
+    );
     assert.deepEqual(words(segments.join(' ')), words(text));
   });
 
@@ -31,7 +36,9 @@ describe('segmenter', () => {
   it('cuts text without spaces at the bound without splitting a surrogate pair', () => {
     const text = '😀'.repeat(40);
     const segments = splitIntoSegments(text, 25);
-    assert.ok(segments.every((segment) => segment.length <= 25 && !/[\ud800-\udbff]$/.test(segment)));
+    assert.ok(
+      segments.every((segment) => segment.length <= 25 && !/[\ud800-\udbff]$/.test(segment)),
+    );
     assert.equal(segments.join(''), text);
   });
 

@@ -17,15 +17,26 @@ const run = promisify(execFile);
 
 /** Opens the data dir's queue and job store beside the running service, as another process. */
 function openBeside(dataDir: string): Backend {
-  return openEmbeddedBackend({ dataDir, maxAttempts: 3, maxStalledCount: 2, backoffBaseMs: 1000, backoffMaxMs: 60_000 });
+  return openEmbeddedBackend({
+    dataDir,
+    maxAttempts: 3,
+    maxStalledCount: 2,
+    backoffBaseMs: 1000,
+    backoffMaxMs: 60_000,
+  });
 }
 
-async function waitForTask(backend: Backend, taskId: string, test: (task: TaskRecord) => boolean): Promise<TaskRecord> {
+async function waitForTask(
+  backend: Backend,
+  taskId: string,
+  test: (task: TaskRecord) => boolean,
+): Promise<TaskRecord> {
   const deadline = Date.now() + 60_000;
   for (;;) {
     const [task] = await backend.queue.getTasks([taskId]);
     if (task && test(task)) return task;
-    if (Date.now() > deadline) throw new Error(`task ${taskId} never matched: ${JSON.stringify(task)}`);
+    if (Date.now() > deadline)
+      throw new Error(`task ${taskId} never matched: ${JSON.stringify(task)}`);
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
 }
@@ -60,7 +71,11 @@ describe('worker processes under faults', () => {
       const [task] = await beside.queue.getTasks([taskId]);
       assert.equal(task?.stalledCount, 1);
       assert.notEqual(task?.leaseOwner, active.leaseOwner);
-      assert.ok(server.process.logs.some((line) => line.msg === 'task stalled' && line['taskId'] === taskId));
+      assert.ok(
+        server.process.logs.some(
+          (line) => line.msg === 'task stalled' && line['taskId'] === taskId,
+        ),
+      );
       // The supervisor replaced the killed worker.
       await waitForReadyWorkers(server, 2);
     } finally {
@@ -120,7 +135,12 @@ describe('worker processes under faults', () => {
   it('a synthesis past the task timeout is killed, retried, dead-lettered, and redriven by `ttsq dlq retry`', async () => {
     const dataDir = makeDataDir();
     const strict = await TestServer.start(
-      { ...SLOW_SEGMENT, TTSQ_TASK_TIMEOUT_MS: '150', TTSQ_MAX_ATTEMPTS: '2', TTSQ_BACKOFF_BASE_MS: '50' },
+      {
+        ...SLOW_SEGMENT,
+        TTSQ_TASK_TIMEOUT_MS: '150',
+        TTSQ_MAX_ATTEMPTS: '2',
+        TTSQ_BACKOFF_BASE_MS: '50',
+      },
       dataDir,
     );
     const created = await strict.submit({ text: SLOW_TEXT });
@@ -132,9 +152,15 @@ describe('worker processes under faults', () => {
 
     const env = { ...process.env, TTSQ_DATA_DIR: dataDir };
     const listed = await run(process.execPath, [CLI, 'dlq', 'list'], { env });
-    const dead = listed.stdout.trim().split('\n').map((line) => JSON.parse(line) as { taskId: string; attemptsMade: number });
+    const dead = listed.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { taskId: string; attemptsMade: number });
     const taskId = segmentTaskId(created.body.id, 0);
-    assert.deepEqual(dead.map((entry) => entry.taskId), [taskId]);
+    assert.deepEqual(
+      dead.map((entry) => entry.taskId),
+      [taskId],
+    );
     assert.equal(dead[0]?.attemptsMade, 2);
 
     await run(process.execPath, [CLI, 'dlq', 'retry', taskId], { env });
@@ -160,7 +186,13 @@ describe('worker processes under faults', () => {
         id: '11111111-1111-4111-8111-111111111111',
         ownerId: 'default',
         status: 'queued' as const,
-        request: { text: 'Hello.', voice: 'espeak:xx-none', format: 'wav' as const, speed: 1, priority: 100 },
+        request: {
+          text: 'Hello.',
+          voice: 'espeak:xx-none',
+          format: 'wav' as const,
+          speed: 1,
+          priority: 100,
+        },
         segmentCount: 2,
         segmentsDone: 0,
         attempts: 0,
@@ -171,13 +203,27 @@ describe('worker processes under faults', () => {
         audio: null,
       };
       await beside.jobs.create(job, [
-        { id: segmentTaskId(job.id, 0), groupId: job.id, payload: { jobId: job.id, index: 0, text: 'Hello.', voice: 'espeak:xx-none', speed: 1 } },
-        { id: segmentTaskId(job.id, 1), groupId: job.id, payload: { jobId: job.id, index: 1, text: 42 } },
+        {
+          id: segmentTaskId(job.id, 0),
+          groupId: job.id,
+          payload: { jobId: job.id, index: 0, text: 'Hello.', voice: 'espeak:xx-none', speed: 1 },
+        },
+        {
+          id: segmentTaskId(job.id, 1),
+          groupId: job.id,
+          payload: { jobId: job.id, index: 1, text: 42 },
+        },
       ]);
       const ended = await server.waitForJob(job.id);
       assert.equal(ended.status, 'failed');
-      assert.ok(['TTSQ_VOICE_UNKNOWN', 'TTSQ_TASK_PAYLOAD_INVALID'].includes(ended.error.code), ended.error.code);
-      const tasks = await beside.queue.getTasks([segmentTaskId(job.id, 0), segmentTaskId(job.id, 1)]);
+      assert.ok(
+        ['TTSQ_VOICE_UNKNOWN', 'TTSQ_TASK_PAYLOAD_INVALID'].includes(ended.error.code),
+        ended.error.code,
+      );
+      const tasks = await beside.queue.getTasks([
+        segmentTaskId(job.id, 0),
+        segmentTaskId(job.id, 1),
+      ]);
       const deadTask = tasks.find((task) => task.state === 'dead');
       assert.equal(deadTask?.attemptsMade, 1);
       assert.ok(tasks.every((task) => task.state === 'dead' || task.state === 'canceled'));

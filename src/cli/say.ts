@@ -20,7 +20,11 @@ export async function say(options: SayOptions): Promise<void> {
   if (options.voice !== undefined) body['voice'] = options.voice;
   if (options.speed !== undefined) body['speed'] = options.speed;
 
-  const created = await request(`${base}/v1/jobs`, { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
+  const created = await request(`${base}/v1/jobs`, {
+    method: 'POST',
+    body: JSON.stringify(body),
+    headers: { 'content-type': 'application/json' },
+  });
   const jobId = String(created['id']);
   process.stderr.write(`job ${jobId} queued\n`);
   await waitUntilDone(base, jobId);
@@ -41,7 +45,9 @@ async function waitUntilDone(base: string, jobId: string): Promise<void> {
     if (job['status'] === 'succeeded') return;
     if (job['status'] === 'failed' || job['status'] === 'canceled') {
       const error = job['error'] as { code?: string; message?: string } | undefined;
-      throw new Error(`job ${String(job['status'])}: ${error?.code ?? ''} ${error?.message ?? ''}`.trim());
+      throw new Error(
+        `job ${String(job['status'])}: ${error?.code ?? ''} ${error?.message ?? ''}`.trim(),
+      );
     }
     await sleep(POLL_MS);
   }

@@ -25,7 +25,8 @@ export async function serve(config: Config): Promise<void> {
     backend,
     jobs,
     logger,
-    workers: () => (supervisor ? { ready: supervisor.readyCount, configured: config.workers } : null),
+    workers: () =>
+      supervisor ? { ready: supervisor.readyCount, configured: config.workers } : null,
   });
   const shutdown = async (signal: string) => {
     logger.info({ signal }, 'shutting down');
@@ -43,7 +44,10 @@ export async function serve(config: Config): Promise<void> {
   }
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
-  logger.info({ host: config.host, port, workers: config.workers, backend: backend.kind }, 'api listening');
+  logger.info(
+    { host: config.host, port, workers: config.workers, backend: backend.kind },
+    'api listening',
+  );
 }
 
 function startWorkers(config: Config, logger: ReturnType<typeof createLogger>): Supervisor {
@@ -60,7 +64,10 @@ function startWorkers(config: Config, logger: ReturnType<typeof createLogger>): 
   return supervisor;
 }
 
-function onSignals(shutdown: (signal: string) => Promise<void>, logger: ReturnType<typeof createLogger>): void {
+function onSignals(
+  shutdown: (signal: string) => Promise<void>,
+  logger: ReturnType<typeof createLogger>,
+): void {
   const handle = (signal: string) => {
     shutdown(signal)
       .then(() => process.exit(0))

@@ -39,7 +39,15 @@ export function installErrorHandlers(app: FastifyInstance): void {
     return reply.status(body.statusCode).send(body);
   });
   app.setNotFoundHandler((request, reply) =>
-    reply.status(404).send(errorBody(404, 'TTSQ_ROUTE_NOT_FOUND', `no route for ${request.method} ${request.url.split('?')[0]}`)),
+    reply
+      .status(404)
+      .send(
+        errorBody(
+          404,
+          'TTSQ_ROUTE_NOT_FOUND',
+          `no route for ${request.method} ${request.url.split('?')[0]}`,
+        ),
+      ),
   );
 }
 

@@ -16,7 +16,13 @@ export interface JobView {
   startedAt: string | null;
   finishedAt: string | null;
   error?: { code: string; message: string };
-  audio?: { url: string; format: string; durationMs: number; sizeBytes: number; sampleRateHz: number };
+  audio?: {
+    url: string;
+    format: string;
+    durationMs: number;
+    sizeBytes: number;
+    sampleRateHz: number;
+  };
 }
 
 /** Renders a job for a response. */

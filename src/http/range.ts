@@ -4,7 +4,10 @@
 import type { ByteRange } from '../audio/store.js';
 
 /** The range to serve, `unsatisfiable` (answer 416), or null (serve everything). */
-export function parseRange(header: string | undefined, sizeBytes: number): ByteRange | 'unsatisfiable' | null {
+export function parseRange(
+  header: string | undefined,
+  sizeBytes: number,
+): ByteRange | 'unsatisfiable' | null {
   if (header === undefined) return null;
   const match = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
   if (!match) return null;

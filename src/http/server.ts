@@ -21,8 +21,9 @@ export interface ApiDependencies {
 
 /** Creates the API server (not yet listening). */
 export function buildApiServer(deps: ApiDependencies): FastifyInstance {
+  const loggerInstance: FastifyBaseLogger = deps.logger.child({ component: 'api' });
   const app = Fastify({
-    loggerInstance: deps.logger.child({ component: 'api' }) as FastifyBaseLogger,
+    loggerInstance,
     disableRequestLogging: true,
     bodyLimit: deps.config.maxBodyBytes,
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },

@@ -53,7 +53,10 @@ export class JobService {
     const voice = await this.#resolveVoice(submission.voice ?? this.#settings.defaultVoice);
     const speed = submission.speed ?? 1;
     if (speed !== 1 && !voice.capabilities.speed) {
-      throw new ValidationError('TTSQ_SPEED_UNSUPPORTED', `voice ${voice.id} does not support speed`);
+      throw new ValidationError(
+        'TTSQ_SPEED_UNSUPPORTED',
+        `voice ${voice.id} does not support speed`,
+      );
     }
     const segments = this.#segment(submission.text);
     const job = newJobRecord(ownerId, segments.length, {
@@ -72,7 +75,8 @@ export class JobService {
   /** The job if it exists and belongs to `ownerId`. @throws NotFoundError otherwise. */
   async get(jobId: string, ownerId: string): Promise<JobRecord> {
     const job = await this.#backend.jobs.get(jobId);
-    if (!job || job.ownerId !== ownerId) throw new NotFoundError(`job ${jobId} not found`, 'TTSQ_JOB_NOT_FOUND');
+    if (!job || job.ownerId !== ownerId)
+      throw new NotFoundError(`job ${jobId} not found`, 'TTSQ_JOB_NOT_FOUND');
     return job;
   }
 
@@ -88,7 +92,10 @@ export class JobService {
     const job = await this.get(jobId, ownerId);
     const ended = await this.#backend.jobs.finish(jobId, { status: 'canceled' }, Date.now());
     if (!ended) {
-      throw new ConflictError('TTSQ_JOB_FINISHED', `job ${jobId} has already ended (${job.status})`);
+      throw new ConflictError(
+        'TTSQ_JOB_FINISHED',
+        `job ${jobId} has already ended (${job.status})`,
+      );
     }
     await this.#backend.queue.cancel(taskIdsOf(job));
     await this.#backend.audio.deletePrefix(`jobs/${jobId}`);
@@ -133,14 +140,24 @@ export class JobService {
   async #resolveVoice(voiceId: string): Promise<VoiceInfo> {
     const voices = await this.#voiceMap();
     if (voices.size === 0) {
-      throw new UnavailableError('TTSQ_VOICES_UNAVAILABLE', 'no worker has published its voices yet');
+      throw new UnavailableError(
+        'TTSQ_VOICES_UNAVAILABLE',
+        'no worker has published its voices yet',
+      );
     }
     const voice = voices.get(voiceId);
     if (!voice) {
-      throw new ValidationError('TTSQ_VOICE_UNKNOWN', `unknown voice ${JSON.stringify(voiceId)}; see GET /v1/voices`);
+      throw new ValidationError(
+        'TTSQ_VOICE_UNKNOWN',
+        `unknown voice ${JSON.stringify(voiceId)}; see GET /v1/voices`,
+      );
     }
     if (voice.error) {
-      throw new ValidationError('TTSQ_VOICE_UNAVAILABLE', `voice ${voiceId} is unusable: ${voice.error.message}`, 422);
+      throw new ValidationError(
+        'TTSQ_VOICE_UNAVAILABLE',
+        `voice ${voiceId} is unusable: ${voice.error.message}`,
+        422,
+      );
     }
     return voice;
   }
@@ -161,12 +178,17 @@ export class JobService {
       );
     }
     const segments = splitIntoSegments(text, this.#settings.segmentMaxChars);
-    if (segments.length === 0) throw new ValidationError('TTSQ_TEXT_EMPTY', 'text has nothing to speak');
+    if (segments.length === 0)
+      throw new ValidationError('TTSQ_TEXT_EMPTY', 'text has nothing to speak');
     return segments;
   }
 }
 
-function newJobRecord(ownerId: string, segmentCount: number, request: JobRecord['request']): JobRecord {
+function newJobRecord(
+  ownerId: string,
+  segmentCount: number,
+  request: JobRecord['request'],
+): JobRecord {
   return {
     id: newJobId(),
     ownerId,

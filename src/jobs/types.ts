@@ -3,7 +3,13 @@
 /** A job's state. `expired` (audio past retention) arrives with retention. */
 export type JobStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'canceled';
 
-export const JOB_STATUSES: readonly JobStatus[] = ['queued', 'running', 'succeeded', 'failed', 'canceled'];
+export const JOB_STATUSES: readonly JobStatus[] = [
+  'queued',
+  'running',
+  'succeeded',
+  'failed',
+  'canceled',
+];
 
 /** Output container of the assembled audio. */
 export type AudioFormat = 'wav';

@@ -45,7 +45,9 @@ function migrate(db: SqliteDatabase, migrations: readonly Migration[]): void {
     'CREATE TABLE IF NOT EXISTS schema_migrations (id INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)',
   );
   const applied = db.prepare('SELECT 1 FROM schema_migrations WHERE id = ?');
-  const record = db.prepare('INSERT INTO schema_migrations (id, name, applied_at) VALUES (?, ?, ?)');
+  const record = db.prepare(
+    'INSERT INTO schema_migrations (id, name, applied_at) VALUES (?, ?, ?)',
+  );
   const ordered = [...migrations].sort((a, b) => a.id - b.id);
   for (const migration of ordered) {
     // IMMEDIATE takes the write lock first, so two processes never apply the same migration.

@@ -26,7 +26,8 @@ export class SqliteVoiceCatalog implements VoiceCatalog {
       this.#db
         .transaction(() => {
           this.#remove.run(engine);
-          for (const voice of voices) this.#insert.run(voice.id, engine, JSON.stringify(voice), now);
+          for (const voice of voices)
+            this.#insert.run(voice.id, engine, JSON.stringify(voice), now);
         })
         .immediate(),
     );

@@ -20,10 +20,17 @@ export function segmentAudioKey(jobId: string, index: number): string {
  * Assembles the job's audio and ends the job as succeeded. Returns false when the job ended
  * some other way meanwhile (canceled), in which case nothing is kept.
  */
-export async function assembleJob(backend: Backend, jobId: string, segmentCount: number): Promise<boolean> {
+export async function assembleJob(
+  backend: Backend,
+  jobId: string,
+  segmentCount: number,
+): Promise<boolean> {
   const segments = await backend.jobs.segments(jobId);
   if (segments.length !== segmentCount) {
-    throw new TransientTaskError('TTSQ_ASSEMBLY_INCOMPLETE', `job ${jobId} has ${segments.length} of ${segmentCount} segments`);
+    throw new TransientTaskError(
+      'TTSQ_ASSEMBLY_INCOMPLETE',
+      `job ${jobId} has ${segments.length} of ${segmentCount} segments`,
+    );
   }
   const { samples, sampleRateHz } = await joinSegments(backend, segments);
   const wav = encodeWav(samples, sampleRateHz);
@@ -52,11 +59,17 @@ async function joinSegments(
   let offset = 0;
   for (const segment of segments) {
     if (segment.sampleRateHz !== sampleRateHz) {
-      throw new PermanentTaskError('TTSQ_ASSEMBLY_RATE_MISMATCH', 'segments have different sample rates');
+      throw new PermanentTaskError(
+        'TTSQ_ASSEMBLY_RATE_MISMATCH',
+        'segments have different sample rates',
+      );
     }
     const data = await backend.audio.read(segment.audioKey);
     if (!data) {
-      throw new TransientTaskError('TTSQ_SEGMENT_AUDIO_MISSING', `segment audio ${segment.audioKey} is missing`);
+      throw new TransientTaskError(
+        'TTSQ_SEGMENT_AUDIO_MISSING',
+        `segment audio ${segment.audioKey} is missing`,
+      );
     }
     const decoded = decodeWav(data).samples.subarray(0, segment.sampleCount);
     samples.set(decoded, offset);

@@ -52,7 +52,10 @@ export class SegmentRunner {
     const voiceId = parseVoiceId(payload.voice);
     const engine = voiceId && this.#engines.get(voiceId.engine);
     if (!voiceId || !engine) {
-      throw new PermanentTaskError('TTSQ_VOICE_UNKNOWN', `no engine here serves voice ${payload.voice}`);
+      throw new PermanentTaskError(
+        'TTSQ_VOICE_UNKNOWN',
+        `no engine here serves voice ${payload.voice}`,
+      );
     }
     const result = await engine.synthesize(
       { text: payload.text, voice: voiceId.voice, speed: payload.speed },

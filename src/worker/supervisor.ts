@@ -115,7 +115,10 @@ export class Supervisor {
     const delayMs = quick
       ? Math.min(RESTART_MAX_DELAY_MS, RESTART_BASE_DELAY_MS * 2 ** (slot.quickExits - 1))
       : 0;
-    this.#logger.warn({ slot: slot.index, workerPid: child.pid, code, signal, delayMs }, 'worker exited; restarting');
+    this.#logger.warn(
+      { slot: slot.index, workerPid: child.pid, code, signal, delayMs },
+      'worker exited; restarting',
+    );
     setTimeout(() => {
       if (!this.#stopping) this.#spawn(slot);
     }, delayMs).unref();
@@ -126,12 +129,19 @@ export class Supervisor {
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     child.kill('SIGTERM');
-    const killTimer = setTimeout(() => child.kill('SIGKILL'), this.#options.shutdownGraceMs + 5_000);
+    const killTimer = setTimeout(
+      () => child.kill('SIGKILL'),
+      this.#options.shutdownGraceMs + 5_000,
+    );
     await exited;
     clearTimeout(killTimer);
   }
 }
 
 function isReady(message: unknown): boolean {
-  return typeof message === 'object' && message !== null && (message as { type?: unknown }).type === 'ready';
+  return (
+    typeof message === 'object' &&
+    message !== null &&
+    (message as { type?: unknown }).type === 'ready'
+  );
 }

@@ -22,7 +22,12 @@ export async function runWorkerProcess(config: Config, concurrency: number): Pro
   exitOnFatalError(logger);
 
   const backend = openBackend(config);
-  const worker = new Worker(backend, new JobService(backend, config, logger), { ...config, workerId, concurrency }, logger);
+  const worker = new Worker(
+    backend,
+    new JobService(backend, config, logger),
+    { ...config, workerId, concurrency },
+    logger,
+  );
   await worker.start();
   const ready: WorkerReadyMessage = { type: 'ready', workerId };
   process.send?.(ready);

@@ -87,7 +87,9 @@ export class Worker {
     const grace = setTimeout(() => this.#interruptAll(), this.#options.shutdownGraceMs);
     await Promise.all(this.#loops);
     clearTimeout(grace);
-    await Promise.all(this.#slots.flatMap((slot) => [...slot.engines.values()].map((e) => e.close())));
+    await Promise.all(
+      this.#slots.flatMap((slot) => [...slot.engines.values()].map((e) => e.close())),
+    );
     this.#state = 'stopped';
     this.#logger.info('worker stopped');
   }
@@ -117,8 +119,12 @@ export class Worker {
   async #loop(slot: Slot): Promise<void> {
     while (this.#state === 'running') {
       const claimed = await this.#claim();
-      if (claimed) await this.#run(slot, claimed).catch((error: unknown) => this.#reportLost(error));
-      else await sleep(this.#options.pollIntervalMs, undefined, { signal: this.#wake.signal }).catch(() => {});
+      if (claimed)
+        await this.#run(slot, claimed).catch((error: unknown) => this.#reportLost(error));
+      else
+        await sleep(this.#options.pollIntervalMs, undefined, { signal: this.#wake.signal }).catch(
+          () => {},
+        );
     }
   }
 
@@ -129,7 +135,10 @@ export class Worker {
 
   async #claim(): Promise<ClaimedTask | undefined> {
     try {
-      const [claimed] = await this.#backend.queue.claim(this.#options.workerId, this.#options.leaseDurationMs);
+      const [claimed] = await this.#backend.queue.claim(
+        this.#options.workerId,
+        this.#options.leaseDurationMs,
+      );
       return claimed;
     } catch (error) {
       this.#logger.warn({ err: toError(error) }, 'claim failed');
@@ -164,11 +173,18 @@ export class Worker {
         .then((held) => {
           if (!held) abort.abort(new TaskInterrupted('lease-lost'));
         })
-        .catch((error: unknown) => this.#logger.warn({ err: toError(error) }, 'lease renewal failed'));
+        .catch((error: unknown) =>
+          this.#logger.warn({ err: toError(error) }, 'lease renewal failed'),
+        );
     }, everyMs);
   }
 
-  async #afterError(claimed: ClaimedTask, signal: AbortSignal, error: Error, log: Logger): Promise<void> {
+  async #afterError(
+    claimed: ClaimedTask,
+    signal: AbortSignal,
+    error: Error,
+    log: Logger,
+  ): Promise<void> {
     const reason: unknown = signal.aborted ? signal.reason : undefined;
     if (reason instanceof TaskInterrupted) {
       if (reason.reason === 'drain') await this.#backend.queue.release(claimed.lease);
@@ -176,9 +192,14 @@ export class Worker {
       return;
     }
     const permanent = error instanceof PermanentTaskError;
-    const failure = { code: errorCode(error, 'TTSQ_TASK_FAILED'), message: error.message, permanent };
+    const failure = {
+      code: errorCode(error, 'TTSQ_TASK_FAILED'),
+      message: error.message,
+      permanent,
+    };
     const outcome = await this.#backend.queue.fail(claimed.lease, failure);
-    if (outcome.kind === 'retrying') log.warn({ err: error, runAt: outcome.runAt }, 'task retrying');
+    if (outcome.kind === 'retrying')
+      log.warn({ err: error, runAt: outcome.runAt }, 'task retrying');
     if (outcome.kind === 'dead') {
       log.error({ err: error }, 'task dead-lettered');
       await this.#jobs.fail(claimed.task.groupId, { code: failure.code, message: failure.message });
@@ -188,7 +209,8 @@ export class Worker {
   async #sweep(): Promise<void> {
     try {
       const { requeued, dead } = await this.#backend.queue.sweepExpiredLeases();
-      for (const task of requeued) this.#logger.warn({ taskId: task.id, stalledCount: task.stalledCount }, 'task stalled');
+      for (const task of requeued)
+        this.#logger.warn({ taskId: task.id, stalledCount: task.stalledCount }, 'task stalled');
       for (const task of dead) await this.#failStalled(task);
     } catch (error) {
       this.#logger.warn({ err: toError(error) }, 'lease sweep failed');
@@ -196,7 +218,10 @@ export class Worker {
   }
 
   async #failStalled(task: TaskRecord): Promise<void> {
-    const error = task.lastError ?? { code: 'TTSQ_TASK_STALLED', message: 'lease expired too often' };
+    const error = task.lastError ?? {
+      code: 'TTSQ_TASK_STALLED',
+      message: 'lease expired too often',
+    };
     this.#logger.error({ taskId: task.id, stalledCount: task.stalledCount }, 'task dead-lettered');
     await this.#jobs.fail(task.groupId, error);
   }

@@ -28,8 +28,12 @@ export class ServiceProcess {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.exited = new Promise((resolve) => this.child.once('exit', (code) => resolve(code)));
-    readline.createInterface({ input: this.child.stdout! }).on('line', (line) => this.#record(line));
-    readline.createInterface({ input: this.child.stderr! }).on('line', (line) => this.logs.push({ msg: line, stderr: true }));
+    readline
+      .createInterface({ input: this.child.stdout! })
+      .on('line', (line) => this.#record(line));
+    readline
+      .createInterface({ input: this.child.stderr! })
+      .on('line', (line) => this.logs.push({ msg: line, stderr: true }));
   }
 
   #record(line: string): void {
@@ -47,13 +51,17 @@ export class ServiceProcess {
       const found = this.logs.find(predicate);
       if (found) return found;
       if (Date.now() > deadline) throw new Error(`log line not seen; last lines:\n${this.tail()}`);
-      if (this.child.exitCode !== null) throw new Error(`process exited ${this.child.exitCode}:\n${this.tail()}`);
+      if (this.child.exitCode !== null)
+        throw new Error(`process exited ${this.child.exitCode}:\n${this.tail()}`);
       await new Promise((resolve) => setTimeout(resolve, 25));
     }
   }
 
   tail(lines = 20): string {
-    return this.logs.slice(-lines).map((line) => JSON.stringify(line)).join('\n');
+    return this.logs
+      .slice(-lines)
+      .map((line) => JSON.stringify(line))
+      .join('\n');
   }
 
   /** SIGTERM, then SIGKILL if it has not exited within `graceMs`. */
@@ -80,7 +88,10 @@ export class TestServer {
   }
 
   /** Starts `ttsq serve` with `env` on a new temp data dir (or `dataDir`). */
-  static async start(env: Record<string, string> = {}, dataDir = makeDataDir()): Promise<TestServer> {
+  static async start(
+    env: Record<string, string> = {},
+    dataDir = makeDataDir(),
+  ): Promise<TestServer> {
     const service = new ServiceProcess(['serve'], {
       TTSQ_PORT: '0',
       TTSQ_DATA_DIR: dataDir,
@@ -95,10 +106,17 @@ export class TestServer {
     return `${this.baseUrl}${pathname}`;
   }
 
-  async json(pathname: string, init: RequestInit = {}): Promise<{ status: number; headers: Headers; body: any }> {
+  async json(
+    pathname: string,
+    init: RequestInit = {},
+  ): Promise<{ status: number; headers: Headers; body: any }> {
     const response = await fetch(this.url(pathname), init);
     const text = await response.text();
-    return { status: response.status, headers: response.headers, body: text === '' ? null : JSON.parse(text) };
+    return {
+      status: response.status,
+      headers: response.headers,
+      body: text === '' ? null : JSON.parse(text),
+    };
   }
 
   /** POSTs a JSON body to `/v1/jobs`. */
@@ -116,7 +134,8 @@ export class TestServer {
     for (;;) {
       const { body } = await this.json(`/v1/jobs/${id}`);
       if (['succeeded', 'failed', 'canceled'].includes(body.status)) return body;
-      if (Date.now() > deadline) throw new Error(`job ${id} still ${body.status}:\n${this.process.tail()}`);
+      if (Date.now() > deadline)
+        throw new Error(`job ${id} still ${body.status}:\n${this.process.tail()}`);
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
   }

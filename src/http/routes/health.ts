@@ -8,7 +8,11 @@ import type { Backend } from '../../store/backend.js';
 /** Tells readiness how many worker processes are usable; null when workers run elsewhere. */
 export type WorkerReadiness = () => { ready: number; configured: number } | null;
 
-export function healthRoutes(app: FastifyInstance, backend: Backend, workers: WorkerReadiness): void {
+export function healthRoutes(
+  app: FastifyInstance,
+  backend: Backend,
+  workers: WorkerReadiness,
+): void {
   app.get('/healthz', () => ({ status: 'ok' }));
 
   app.get('/readyz', async (_request, reply) => {

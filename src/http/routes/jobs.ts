@@ -48,26 +48,43 @@ export interface JobRouteOptions {
   maxWaitSeconds: number;
 }
 
-export function jobRoutes(app: FastifyInstance, jobs: JobService, backend: Backend, options: JobRouteOptions): void {
-  app.post<{ Body: JobSubmission }>('/v1/jobs', { schema: submitSchema }, async (request, reply) => {
-    const job = await jobs.submit(request.body, DEFAULT_OWNER);
-    return reply.status(202).header('location', `/v1/jobs/${job.id}`).send(toJobView(job));
-  });
+export function jobRoutes(
+  app: FastifyInstance,
+  jobs: JobService,
+  backend: Backend,
+  options: JobRouteOptions,
+): void {
+  app.post<{ Body: JobSubmission }>(
+    '/v1/jobs',
+    { schema: submitSchema },
+    async (request, reply) => {
+      const job = await jobs.submit(request.body, DEFAULT_OWNER);
+      return reply.status(202).header('location', `/v1/jobs/${job.id}`).send(toJobView(job));
+    },
+  );
 
-  app.get<{ Querystring: ListQuery }>('/v1/jobs', { schema: { querystring: listQuerySchema } }, async (request) => {
-    const query = parseListQuery(request.query);
-    const page = await jobs.list({ ownerId: DEFAULT_OWNER, ...query });
-    return { jobs: page.items.map(toJobView), nextCursor: page.nextCursor };
-  });
+  app.get<{ Querystring: ListQuery }>(
+    '/v1/jobs',
+    { schema: { querystring: listQuerySchema } },
+    async (request) => {
+      const query = parseListQuery(request.query);
+      const page = await jobs.list({ ownerId: DEFAULT_OWNER, ...query });
+      return { jobs: page.items.map(toJobView), nextCursor: page.nextCursor };
+    },
+  );
 
   app.get<{ Params: IdParams }>('/v1/jobs/:id', { schema: { params: idParams } }, async (request) =>
     toJobView(await getJob(jobs, request.params.id)),
   );
 
-  app.delete<{ Params: IdParams }>('/v1/jobs/:id', { schema: { params: idParams } }, async (request) => {
-    const job = await getJob(jobs, request.params.id);
-    return toJobView(await jobs.cancel(job.id, DEFAULT_OWNER));
-  });
+  app.delete<{ Params: IdParams }>(
+    '/v1/jobs/:id',
+    { schema: { params: idParams } },
+    async (request) => {
+      const job = await getJob(jobs, request.params.id);
+      return toJobView(await jobs.cancel(job.id, DEFAULT_OWNER));
+    },
+  );
 
   app.get<{ Params: IdParams; Querystring: { wait?: string } }>(
     '/v1/jobs/:id/audio',
@@ -97,7 +114,9 @@ const listQuerySchema = {
 } as const;
 
 function parseListQuery(query: ListQuery): { limit: number; status?: JobStatus; cursor?: string } {
-  const parsed: { limit: number; status?: JobStatus; cursor?: string } = { limit: Number(query.limit ?? '20') };
+  const parsed: { limit: number; status?: JobStatus; cursor?: string } = {
+    limit: Number(query.limit ?? '20'),
+  };
   if (query.status !== undefined) parsed.status = query.status;
   if (query.cursor !== undefined) parsed.cursor = query.cursor;
   return parsed;
@@ -123,7 +142,11 @@ async function getJob(jobs: JobService, id: string): Promise<JobRecord> {
 }
 
 /** Re-reads the job until it has ended or `waitSeconds` passed (or the client went away). */
-async function waitForJob(jobs: JobService, request: FastifyRequest<{ Params: IdParams }>, waitSeconds: number) {
+async function waitForJob(
+  jobs: JobService,
+  request: FastifyRequest<{ Params: IdParams }>,
+  waitSeconds: number,
+) {
   let job = await getJob(jobs, request.params.id);
   const deadline = Date.now() + waitSeconds * 1000;
   let clientGone = false;
@@ -139,10 +162,16 @@ function hasEnded(status: JobStatus): boolean {
   return status === 'succeeded' || status === 'failed' || status === 'canceled';
 }
 
-async function sendAudio(backend: Backend, job: JobRecord, request: FastifyRequest, reply: FastifyReply) {
+async function sendAudio(
+  backend: Backend,
+  job: JobRecord,
+  request: FastifyRequest,
+  reply: FastifyReply,
+) {
   if (job.status !== 'succeeded' || !job.audio) throw audioNotAvailable(job);
   const sizeBytes = await backend.audio.size(job.audio.key);
-  if (sizeBytes === null) throw new TtsqError('TTSQ_AUDIO_MISSING', `audio of job ${job.id} is missing`, 410);
+  if (sizeBytes === null)
+    throw new TtsqError('TTSQ_AUDIO_MISSING', `audio of job ${job.id} is missing`, 410);
 
   const range = parseRange(request.headers.range, sizeBytes);
   if (range === 'unsatisfiable') {
@@ -160,14 +189,25 @@ async function sendAudio(backend: Backend, job: JobRecord, request: FastifyReque
     .header('etag', `"${job.id}"`)
     .header('content-disposition', `inline; filename="${job.id}.${job.audio.format}"`);
   if (range) {
-    void reply.status(206).header('content-range', `bytes ${range.start}-${range.end}/${sizeBytes}`);
+    void reply
+      .status(206)
+      .header('content-range', `bytes ${range.start}-${range.end}/${sizeBytes}`);
   }
   void reply.header('content-length', String(range ? range.end - range.start + 1 : sizeBytes));
   return reply.send(stored.stream);
 }
 
 function audioNotAvailable(job: JobRecord): TtsqError {
-  if (job.status === 'failed') return new ConflictError('TTSQ_JOB_FAILED', `job ${job.id} failed: ${job.error?.message ?? 'unknown error'}`);
-  if (job.status === 'canceled') return new ConflictError('TTSQ_JOB_CANCELED', `job ${job.id} was canceled`);
-  return new ConflictError('TTSQ_AUDIO_NOT_READY', `job ${job.id} is ${job.status}; retry later or pass ?wait=SECONDS`, 1);
+  if (job.status === 'failed')
+    return new ConflictError(
+      'TTSQ_JOB_FAILED',
+      `job ${job.id} failed: ${job.error?.message ?? 'unknown error'}`,
+    );
+  if (job.status === 'canceled')
+    return new ConflictError('TTSQ_JOB_CANCELED', `job ${job.id} was canceled`);
+  return new ConflictError(
+    'TTSQ_AUDIO_NOT_READY',
+    `job ${job.id} is ${job.status}; retry later or pass ?wait=SECONDS`,
+    1,
+  );
 }

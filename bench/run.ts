@@ -1,0 +1,45 @@
+// The benchmark runner (`npm run bench`): queue throughput and API responsiveness, in one run,
+// printed as a Markdown table with the machine and date for docs/benchmarks.md.
+
+import os from 'node:os';
+import { measureApiLatency } from './api-latency.js';
+import { measureSqliteThroughput } from './queue-throughput.js';
+
+const TASKS = Number(process.env['BENCH_TASKS'] ?? 20_000);
+const REQUESTS = Number(process.env['BENCH_REQUESTS'] ?? 2_000);
+
+async function main(): Promise<void> {
+  const lines: string[] = [];
+  const out = (line = '') => {
+    lines.push(line);
+    console.log(line);
+  };
+  out(
+    `Run ${new Date().toISOString()} on ${os.cpus().length}× ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`,
+  );
+  out();
+  out('| SQLite queue, no-op tasks | enqueue/s | claim+complete/s |');
+  out('|---|---|---|');
+  for (const synchronous of ['FULL', 'NORMAL'] as const) {
+    for (const batch of [1, 32]) {
+      const result = await measureSqliteThroughput({ tasks: TASKS, batch, synchronous });
+      out(
+        `| synchronous=${synchronous}, claim batch ${batch} | ${Math.round(result.enqueuePerSec)} | ${Math.round(result.processPerSec)} |`,
+      );
+    }
+  }
+  out();
+  const latency = await measureApiLatency({ workers: 2, requests: REQUESTS, concurrency: 4 });
+  out('| GET /v1/jobs/{id}, 4 in flight | requests | p50 ms | p99 ms | max ms |');
+  out('|---|---|---|---|---|');
+  out(
+    `| workers idle | ${latency.idle.requests} | ${latency.idle.p50Ms} | ${latency.idle.p99Ms} | ${latency.idle.maxMs} |`,
+  );
+  out(
+    `| ${latency.workers} workers saturated (${latency.activeDuringSaturation} tasks active) | ${latency.saturated.requests} | ${latency.saturated.p50Ms} | ${latency.saturated.p99Ms} | ${latency.saturated.maxMs} |`,
+  );
+  out();
+  out(`p99 ratio saturated/idle: ${(latency.saturated.p99Ms / latency.idle.p99Ms).toFixed(2)}`);
+}
+
+await main();
