@@ -32,7 +32,7 @@ export interface ApiLatencyOptions {
 export async function measureApiLatency(options: ApiLatencyOptions): Promise<ApiLatencyResult> {
   const server = await TestServer.start({
     TTSQ_WORKERS: String(options.workers),
-    TTSQ_LOG_LEVEL: 'warn',
+    TTSQ_LOG_LEVEL: 'info',
     TTSQ_SEGMENT_MAX_CHARS: '100000',
     TTSQ_SHUTDOWN_GRACE_MS: '100',
   });

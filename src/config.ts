@@ -145,8 +145,8 @@ export const SETTINGS: readonly Setting[] = [
     kind: 'int',
     min: 100,
     max: 3_600_000,
-    defaultValue: () => 30_000,
-    doc: 'How long a claimed task stays leased without renewal.',
+    defaultValue: () => 10_000,
+    doc: 'How long a claimed task stays leased without renewal (renewed every third of it).',
   }),
   S({
     key: 'stalledIntervalMs',

@@ -32,7 +32,7 @@ export async function dlqRetry(config: Config, id: string): Promise<void> {
   const backend = openBackend(config);
   try {
     const jobId = id.split('.')[0] ?? id;
-    const jobs = new JobService(backend, config, createLogger('silent'));
+    const jobs = new JobService(backend, config, createLogger('silent', 'cli'));
     const redriven = await jobs.redrive(jobId);
     process.stderr.write(`job ${jobId}: ${redriven.length} task(s) redriven\n`);
   } finally {

@@ -12,7 +12,7 @@ import { Supervisor } from '../worker/supervisor.js';
 const FIRST_WORKER_TIMEOUT_MS = 60_000;
 
 export async function serve(config: Config): Promise<void> {
-  const logger = createLogger(config.logLevel, { component: 'serve' });
+  const logger = createLogger(config.logLevel, 'serve');
   const backend = openBackend(config);
   const jobs = new JobService(backend, config, logger);
   const supervisor = config.workers > 0 ? startWorkers(config, logger) : null;

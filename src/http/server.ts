@@ -1,7 +1,7 @@
 // Builds the HTTP API: Fastify with body limits, schema validation without type coercion (a
 // number is not a string), one error shape, and the routes.
 
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Config } from '../config.js';
 import type { JobService } from '../jobs/job-service.js';
 import type { Logger } from '../logger.js';
@@ -24,7 +24,8 @@ export function buildApiServer(deps: ApiDependencies): FastifyInstance {
   const loggerInstance: FastifyBaseLogger = deps.logger.child({ component: 'api' });
   const app = Fastify({
     loggerInstance,
-    disableRequestLogging: true,
+    // One log line per request at info would sit on the hot path; state changes are logged instead.
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: deps.config.maxBodyBytes,
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
   });

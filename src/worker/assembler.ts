@@ -41,7 +41,7 @@ export async function assembleJob(
     key,
     format: 'wav',
     sampleRateHz,
-    durationMs: pcmDurationMs(samples.length, sampleRateHz),
+    durationMs: Math.round(pcmDurationMs(samples.length, sampleRateHz)),
     sizeBytes: wav.length,
   };
   const ended = await backend.jobs.finish(jobId, { status: 'succeeded', audio }, Date.now());

@@ -18,7 +18,7 @@ export interface WorkerReadyMessage {
 /** Runs a worker in this process until a termination signal has drained it. */
 export async function runWorkerProcess(config: Config, concurrency: number): Promise<void> {
   const workerId = `${os.hostname()}:${process.pid}`;
-  const logger = createLogger(config.logLevel, { component: 'worker' });
+  const logger = createLogger(config.logLevel, 'worker');
   exitOnFatalError(logger);
 
   const backend = openBackend(config);
