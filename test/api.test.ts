@@ -1,9 +1,17 @@
 // The HTTP API end to end: a real `ttsq serve` with a real worker process and eSpeak NG.
 
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { decodeWav } from '../src/audio/wav.js';
-import { TestServer, longText } from './helpers/service.js';
+import { TestServer, longText, makeDataDir } from './helpers/service.js';
+
+const CLI = fileURLToPath(new URL('../src/cli.js', import.meta.url));
+const run = promisify(execFile);
 
 describe('HTTP API', () => {
   let server: TestServer;
@@ -216,6 +224,40 @@ describe('HTTP API', () => {
     assert.equal(ready.status, 200);
     assert.equal(ready.body.status, 'ready');
     assert.deepEqual(ready.body.workers, { ready: 1, configured: 1 });
+  });
+
+  it('`ttsq say` submits a text, reports progress and writes the WAV', async () => {
+    const output = path.join(makeDataDir(), 'say.wav');
+    const { stderr } = await run(process.execPath, [
+      CLI,
+      'say',
+      'Said',
+      'from',
+      'the',
+      'CLI.',
+      '-o',
+      output,
+      '--url',
+      server.baseUrl,
+    ]);
+    assert.match(stderr, /queued/);
+    assert.match(stderr, /succeeded 100%/);
+    const wav = decodeWav(fs.readFileSync(output));
+    assert.ok(wav.samples.length / wav.sampleRateHz > 0.5);
+
+    const refused = await run(process.execPath, [
+      CLI,
+      'say',
+      'Hi.',
+      '-o',
+      output,
+      '--url',
+      server.baseUrl,
+      '--voice',
+      'espeak:nope',
+    ]).catch((error: { code: number; stderr: string }) => error);
+    assert.equal((refused as { code: number }).code, 1);
+    assert.match((refused as { stderr: string }).stderr, /TTSQ_VOICE_UNKNOWN/);
   });
 
   it('speaks faster at a higher speed', async () => {

@@ -34,7 +34,9 @@ describe('documentation', () => {
     for (const file of sourceFiles('src')) {
       for (const match of read(file).matchAll(/'(TTSQ_[A-Z_]+)'/g)) codes.add(match[1] ?? '');
     }
-    const missing = [...codes].filter((code) => !settingNames.has(code) && !api.includes(`\`${code}\``));
+    const missing = [...codes].filter(
+      (code) => !settingNames.has(code) && !api.includes(`\`${code}\``),
+    );
     assert.deepEqual(missing, []);
   });
 });

@@ -3,6 +3,7 @@
 
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, it } from 'node:test';
@@ -64,6 +65,9 @@ describe('worker processes under faults', () => {
       const taskId = segmentTaskId(created.body.id, 0);
       const active = await waitForTask(beside, taskId, (task) => task.state === 'active');
       const victimPid = Number(active.leaseOwner?.split(':').at(-1));
+      // Workers run at a lower CPU priority than the API.
+      const apiNice = os.getPriority(server.process.child.pid);
+      assert.equal(os.getPriority(victimPid), Math.min(19, apiNice + 10));
       process.kill(victimPid, 'SIGKILL');
 
       const job = await server.waitForJob(created.body.id);

@@ -12,7 +12,7 @@ import type { Logger } from '../logger.js';
 /** Settings of the pool. Durations in ms. */
 export interface SupervisorOptions {
   workers: number;
-  /** Niceness given to each worker process (0–19). */
+  /** Niceness added to each worker process over this one's (the result is capped at 19). */
   nice: number;
   /** How long a worker may drain on stop before it is killed. */
   shutdownGraceMs: number;
@@ -97,8 +97,10 @@ export class Supervisor {
 
   #lowerPriority(child: ChildProcess): void {
     if (child.pid === undefined || this.#options.nice === 0) return;
+    // Relative to this process, so workers always run below the API, whatever it started at.
+    const niceness = Math.min(19, os.getPriority() + this.#options.nice);
     try {
-      os.setPriority(child.pid, this.#options.nice);
+      os.setPriority(child.pid, niceness);
     } catch (error) {
       this.#logger.warn({ err: toError(error) }, 'could not lower worker priority');
     }
