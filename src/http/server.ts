@@ -34,6 +34,14 @@ export function buildApiServer(deps: ApiDependencies): FastifyInstance {
   installErrorHandlers(app);
   healthRoutes(app, deps.backend, deps.workers);
   voiceRoutes(app, deps.jobs);
-  jobRoutes(app, deps.jobs, deps.backend, { maxWaitSeconds: deps.config.maxWaitSeconds });
+  const shutdown = new AbortController();
+  app.addHook('preClose', (done) => {
+    shutdown.abort();
+    done();
+  });
+  jobRoutes(app, deps.jobs, deps.backend, {
+    maxWaitSeconds: deps.config.maxWaitSeconds,
+    shutdown: shutdown.signal,
+  });
   return app;
 }

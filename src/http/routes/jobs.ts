@@ -46,6 +46,8 @@ interface IdParams {
 
 export interface JobRouteOptions {
   maxWaitSeconds: number;
+  /** Aborted when the server starts closing: waiting requests answer at once. */
+  shutdown: AbortSignal;
 }
 
 export function jobRoutes(
@@ -91,7 +93,7 @@ export function jobRoutes(
     { schema: { params: idParams, querystring: waitQuerySchema } },
     async (request, reply) => {
       const waitSeconds = parseWait(request.query.wait, options.maxWaitSeconds);
-      const job = await waitForJob(jobs, request, waitSeconds);
+      const job = await waitForJob(jobs, request.params.id, waitSeconds, waitEnds(reply, options));
       return sendAudio(backend, job, request, reply);
     },
   );
@@ -141,17 +143,18 @@ async function getJob(jobs: JobService, id: string): Promise<JobRecord> {
   return jobs.get(id, DEFAULT_OWNER);
 }
 
-/** Re-reads the job until it has ended or `waitSeconds` passed (or the client went away). */
-async function waitForJob(
-  jobs: JobService,
-  request: FastifyRequest<{ Params: IdParams }>,
-  waitSeconds: number,
-) {
-  let job = await getJob(jobs, request.params.id);
+/** A signal that ends a wait early: the client went away or the server is shutting down. */
+function waitEnds(reply: FastifyReply, options: JobRouteOptions): AbortSignal {
+  const clientGone = new AbortController();
+  reply.raw.once('close', () => clientGone.abort());
+  return AbortSignal.any([clientGone.signal, options.shutdown]);
+}
+
+/** Re-reads the job until it has ended, `waitSeconds` passed, or `stop` is aborted. */
+async function waitForJob(jobs: JobService, id: string, waitSeconds: number, stop: AbortSignal) {
+  let job = await getJob(jobs, id);
   const deadline = Date.now() + waitSeconds * 1000;
-  let clientGone = false;
-  request.raw.once('close', () => (clientGone = true));
-  while (!hasEnded(job.status) && Date.now() < deadline && !clientGone) {
+  while (!hasEnded(job.status) && Date.now() < deadline && !stop.aborted) {
     await sleep(WAIT_POLL_MS);
     job = await jobs.get(job.id, DEFAULT_OWNER);
   }
