@@ -27,6 +27,16 @@ export interface Config {
   readonly pollIntervalMs: number;
   readonly workerNice: number;
   readonly shutdownGraceMs: number;
+  /** Piper voices, Coqui exports and sherpa-onnx models; default `<dataDir>/models`. */
+  readonly modelsDir: string;
+  readonly espeakDataDir: string;
+  readonly coquiUrl: string;
+  readonly coquiTimeoutMs: number;
+  readonly voiceRescanIntervalMs: number;
+  /** Redis URL of distributed mode; empty: the embedded SQLite backend. */
+  readonly redisUrl: string;
+  readonly redisPrefix: string;
+  readonly audioRetentionSeconds: number;
 }
 
 type Kind = 'string' | 'int';
@@ -226,7 +236,7 @@ export const SETTINGS: readonly Setting[] = [
     min: 0,
     max: 19,
     defaultValue: () => 10,
-    doc: 'Niceness of worker processes, so the API stays responsive.',
+    doc: 'Niceness added to worker processes, so the API stays responsive.',
   }),
   S({
     key: 'shutdownGraceMs',
@@ -237,6 +247,76 @@ export const SETTINGS: readonly Setting[] = [
     max: 3_600_000,
     defaultValue: () => 30_000,
     doc: 'How long a draining worker may finish its task before it releases it.',
+  }),
+  S({
+    key: 'modelsDir',
+    env: 'TTSQ_MODELS_DIR',
+    flag: 'models-dir',
+    kind: 'string',
+    defaultValue: () => '',
+    doc: 'Directory of Piper voices, Coqui VITS exports and sherpa-onnx models (default `<data dir>/models`).',
+  }),
+  S({
+    key: 'espeakDataDir',
+    env: 'TTSQ_ESPEAK_DATA_DIR',
+    flag: 'espeak-data-dir',
+    kind: 'string',
+    defaultValue: () => '',
+    doc: 'espeak-ng data for phonemizing models; empty: Debian espeak-ng-data if installed, else the bundled copy.',
+  }),
+  S({
+    key: 'coquiUrl',
+    env: 'TTSQ_COQUI_URL',
+    flag: 'coqui-url',
+    kind: 'string',
+    defaultValue: () => '',
+    doc: 'Base URL of a Coqui tts-server whose voices workers offer as `coqui-server:…`; empty disables it.',
+  }),
+  S({
+    key: 'coquiTimeoutMs',
+    env: 'TTSQ_COQUI_TIMEOUT_MS',
+    flag: 'coqui-timeout-ms',
+    kind: 'int',
+    min: 100,
+    max: 3_600_000,
+    defaultValue: () => 60_000,
+    doc: 'How long one request to the Coqui server may take before the attempt fails.',
+  }),
+  S({
+    key: 'voiceRescanIntervalMs',
+    env: 'TTSQ_VOICE_RESCAN_INTERVAL_MS',
+    flag: 'voice-rescan-interval-ms',
+    kind: 'int',
+    min: 100,
+    max: 3_600_000,
+    defaultValue: () => 3_000,
+    doc: 'How often workers rescan the models directory (and the Coqui server) for voices.',
+  }),
+  S({
+    key: 'redisUrl',
+    env: 'TTSQ_REDIS_URL',
+    flag: 'redis-url',
+    kind: 'string',
+    defaultValue: () => '',
+    doc: 'Distributed mode: queue, jobs and audio on this Redis (redis://user:pass@host:6379/0, rediss:// for TLS). Empty: embedded SQLite.',
+  }),
+  S({
+    key: 'redisPrefix',
+    env: 'TTSQ_REDIS_PREFIX',
+    flag: 'redis-prefix',
+    kind: 'string',
+    defaultValue: () => 'ttsq',
+    doc: 'Prefix of every Redis key, so several deployments can share one Redis.',
+  }),
+  S({
+    key: 'audioRetentionSeconds',
+    env: 'TTSQ_AUDIO_RETENTION_SECONDS',
+    flag: 'audio-retention-seconds',
+    kind: 'int',
+    min: 60,
+    max: 315_360_000,
+    defaultValue: () => 604_800,
+    doc: 'How long audio is kept in Redis (its TTL) in distributed mode; default 7 days.',
   }),
 ];
 
@@ -261,7 +341,9 @@ export function loadConfig(
   }
   const config = { ...values, ...overrides } as unknown as Config;
   checkRelations(config);
-  return Object.freeze({ ...config, dataDir: path.resolve(config.dataDir) });
+  const dataDir = path.resolve(config.dataDir);
+  const modelsDir = path.resolve(config.modelsDir || path.join(dataDir, 'models'));
+  return Object.freeze({ ...config, dataDir, modelsDir });
 }
 
 function parse(setting: Setting, raw: string): string | number {
@@ -297,6 +379,18 @@ function checkRelations(config: Config): void {
   }
   if (config.backoffMaxMs < config.backoffBaseMs) {
     throw new ConfigError('TTSQ_BACKOFF_MAX_MS must not be below TTSQ_BACKOFF_BASE_MS');
+  }
+  checkRedisSettings(config);
+}
+
+function checkRedisSettings(config: Config): void {
+  if (config.redisUrl !== '' && !/^rediss?:\/\/[^\s]+$/.test(config.redisUrl)) {
+    throw new ConfigError('TTSQ_REDIS_URL must start with redis:// or rediss://');
+  }
+  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(config.redisPrefix)) {
+    throw new ConfigError(
+      `TTSQ_REDIS_PREFIX must be 1-64 letters, digits, '_', '.' or '-', got ${JSON.stringify(config.redisPrefix)}`,
+    );
   }
 }
 

@@ -1,7 +1,7 @@
-// The worker process side of an engine: runs the engine in a worker thread so that synthesis never
-// blocks the main loop that renews queue leases, and replaces the thread when it hangs or dies.
+// The worker process side of an engine: runs the engine in a worker thread (or a child process, for
+// native engines that may end their process) so that synthesis never blocks the main loop that
+// renews queue leases, and replaces the thread or process when it hangs or dies.
 
-import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import {
   PermanentTaskError,
@@ -11,16 +11,14 @@ import {
   toError,
 } from '../errors.js';
 import type { SynthesisRequest, SynthesisResult, VoiceInfo } from './engine.js';
+import { openEngineChannel, type EngineChannel } from './engine-channel.js';
 import type {
+  EngineMessage,
   EngineThreadCall,
   EngineThreadData,
-  EngineThreadReply,
-  EngineThreadRequest,
-  EngineThreadStatus,
   SerializedEngineError,
-} from './engine-thread.js';
-
-const THREAD_SCRIPT_URL = new URL('./engine-thread.js', import.meta.url);
+} from './engine-service.js';
+import { DEFAULT_ENGINE_SETTINGS, type EngineIsolation, type EngineSettings } from './registry.js';
 
 /** How long `voices()` may wait for the thread, in ms. */
 const VOICES_TIMEOUT_MS = 30_000;
@@ -31,7 +29,29 @@ const MAX_TIMEOUT_MS = 2 ** 31 - 1;
 export interface EngineHostOptions {
   /** Engine name, as in `ENGINE_NAMES` (`espeak`). */
   engine: string;
+  /** Where the engine runs: a worker thread (default) or a child process. */
+  isolation?: EngineIsolation;
+  /** What the engine reads from the configuration; defaults suit eSpeak alone. */
+  settings?: EngineSettings;
+  /** Models that crashed an engine, shared by the hosts of one worker. */
+  quarantine?: ModelQuarantine;
   logger?: Logger;
+}
+
+/**
+ * Models that ended an engine process while it loaded them, by model digest, with the reason.
+ * Their voices are listed with an error and refused; a replaced model has a new digest.
+ */
+export class ModelQuarantine {
+  readonly #reasons = new Map<string, string>();
+
+  add(digest: string, reason: string): void {
+    this.#reasons.set(digest, reason);
+  }
+
+  reasonFor(digest: string | undefined): string | undefined {
+    return digest === undefined ? undefined : this.#reasons.get(digest);
+  }
 }
 
 /** Limits of one call. */
@@ -80,35 +100,42 @@ function abortedError(reason: unknown): TtsqError {
   return new TaskAbortedError('Synthesis aborted: the job was canceled', { cause: reason });
 }
 
-/** One engine thread: its start-up, the single call it runs at a time, and its end. */
+/** Why an engine died, as the host tells whoever waited on it. */
+type ExitCallback = (thread: EngineThread, exitCode: number, crashedModel: string | null) => void;
+
+/** One engine thread or process: its start-up, the single call it runs at a time, and its end. */
 class EngineThread {
   readonly ready: Promise<EngineReady>;
-  readonly #worker: Worker;
+  readonly #channel: EngineChannel;
+  readonly #logger: Logger | undefined;
   #call: PendingCall | null = null;
   #nextCallId = 1;
   #exited = false;
   #suspect = false;
+  /** Digest of the model being loaded right now, if any. */
+  #loadingModel: string | null = null;
   #resolveReady!: (ready: EngineReady) => void;
   #rejectReady!: (error: Error) => void;
 
-  constructor(engine: string, onExit: (thread: EngineThread, exitCode: number) => void) {
+  constructor(
+    data: EngineThreadData,
+    isolation: EngineIsolation,
+    onExit: ExitCallback,
+    logger?: Logger,
+  ) {
     this.ready = new Promise<EngineReady>((resolve, reject) => {
       this.#resolveReady = resolve;
       this.#rejectReady = reject;
     });
     // A failed start is reported to whoever awaits `ready`; this keeps it from being unhandled.
     this.ready.catch(() => undefined);
+    this.#logger = logger;
 
-    const workerData: EngineThreadData = { engine };
-    this.#worker = new Worker(THREAD_SCRIPT_URL, { workerData });
-    this.#worker.on('message', (message: EngineThreadStatus | EngineThreadReply) =>
-      this.#onMessage(message),
-    );
-    this.#worker.on('error', (error) => this.#fail(this.#crashed(error)));
-    this.#worker.on('exit', (exitCode) => {
-      this.#exited = true;
-      this.#fail(this.#crashed(new Error(`engine thread exited with code ${exitCode}`)));
-      onExit(this, exitCode);
+    this.#channel = openEngineChannel(isolation, data, {
+      message: (message) => this.#onMessage(message),
+      error: (error) => this.#fail(this.#crashed(error)),
+      exit: (exitCode) => this.#onExit(exitCode, onExit),
+      output: (line) => this.#logger?.warn({ output: line }, 'engine output'),
     });
   }
 
@@ -128,21 +155,30 @@ class EngineThread {
     const id = this.#nextCallId++;
     return new Promise<CallResult>((resolve, reject) => {
       this.#call = { id, resolve, reject };
-      const message: EngineThreadRequest = { ...body, id };
-      this.#worker.postMessage(message);
+      this.#channel.send({ ...body, id });
     });
   }
 
   /** Stops the thread at once, rejecting its pending call (if any) with `reason`. */
   async terminate(reason: Error): Promise<void> {
     this.#fail(reason);
-    await this.#worker.terminate();
+    await this.#channel.kill();
   }
 
-  #onMessage(message: EngineThreadStatus | EngineThreadReply): void {
+  #onExit(exitCode: number, onExit: ExitCallback): void {
+    this.#exited = true;
+    const crashedModel = this.#loadingModel;
+    const cause = new Error(`engine exited with code ${exitCode}`);
+    this.#fail(crashedModel ? modelCrashedError(crashedModel, exitCode) : this.#crashed(cause));
+    onExit(this, exitCode, crashedModel);
+  }
+
+  #onMessage(message: EngineMessage): void {
     if ('kind' in message) {
-      if (message.kind === 'ready') this.#resolveReady(message);
-      else this.#rejectReady(this.#initFailed(message.error));
+      if (message.kind === 'model-loading') this.#loadingModel = message.digest;
+      else if (message.kind === 'model-loaded') this.#loadingModel = null;
+      else if (message.kind === 'ready') this.#resolveReady(message);
+      else if (message.kind === 'init-failed') this.#rejectReady(this.#initFailed(message.error));
       return;
     }
     const call = this.#call;
@@ -172,13 +208,26 @@ class EngineThread {
   }
 }
 
+/** The model a dying engine was loading: retrying would only kill the engine again. */
+function modelCrashedError(digest: string, exitCode: number): PermanentTaskError {
+  const message = `the engine process exited with code ${exitCode} while loading model ${digest.slice(0, 12)}: the model is malformed`;
+  return new PermanentTaskError('TTSQ_MODEL_CRASHED', message);
+}
+
 /**
- * Runs one engine in a worker thread for a worker process. Calls are queued and run one at a
- * time, in order. A call that times out or is aborted kills the thread; a fresh, warmed-up thread
- * replaces it (as it does one that crashed), so the next call finds a working engine.
+ * Runs one engine in a worker thread (or child process) for a worker process. Calls are queued
+ * and run one at a time, in order. A call that times out or is aborted kills the thread; a fresh,
+ * warmed-up thread replaces it (as it does one that crashed), so the next call finds a working
+ * engine. A model that ends the engine process while loading is quarantined: its voices are
+ * listed with an error and its tasks fail permanently with `TTSQ_MODEL_CRASHED`.
  */
 export class EngineHost {
   readonly #engine: string;
+  readonly #isolation: EngineIsolation;
+  readonly #settings: EngineSettings;
+  readonly #quarantine: ModelQuarantine;
+  /** Model digest of each voice id, as last listed. */
+  #voiceModels = new Map<string, string>();
   readonly #logger: Logger | undefined;
   #thread: EngineThread | null = null;
   #version: string | null = null;
@@ -187,6 +236,9 @@ export class EngineHost {
 
   constructor(options: EngineHostOptions) {
     this.#engine = options.engine;
+    this.#isolation = options.isolation ?? 'thread';
+    this.#settings = options.settings ?? DEFAULT_ENGINE_SETTINGS;
+    this.#quarantine = options.quarantine ?? new ModelQuarantine();
     this.#logger = options.logger?.child({ engine: options.engine });
   }
 
@@ -202,20 +254,21 @@ export class EngineHost {
    */
   async start(): Promise<EngineReady> {
     const { ready } = await this.#readyThread();
-    return ready;
+    return { ...ready, voices: this.#noteVoices(ready.voices) };
   }
 
-  /** The engine's voices, as its thread reports them now. */
+  /** The engine's voices, as its thread reports them now; quarantined models carry an error. */
   async voices(): Promise<VoiceInfo[]> {
     const result = await this.#enqueue({ kind: 'voices' }, { timeoutMs: VOICES_TIMEOUT_MS });
-    return result as VoiceInfo[];
+    return this.#noteVoices(result as VoiceInfo[]);
   }
 
   /**
    * Synthesizes off the main loop, after any calls queued before it.
    * @throws TransientTaskError `TTSQ_ENGINE_TIMEOUT` after `timeoutMs`, `TTSQ_ENGINE_CRASHED`
    * when the thread died, `TTSQ_ENGINE_FAILED` for an engine error that is not ttsq's.
-   * @throws PermanentTaskError as the engine raised it (unknown voice).
+   * @throws PermanentTaskError as the engine raised it (unknown voice), or `TTSQ_MODEL_CRASHED`
+   * for a voice whose model ended the engine process while loading.
    * @throws when `signal` aborts, queued or running: its reason if that is a ttsq error,
    * otherwise TaskAbortedError `TTSQ_TASK_ABORTED`.
    */
@@ -223,6 +276,7 @@ export class EngineHost {
     request: SynthesisRequest,
     options: EngineCallOptions,
   ): Promise<SynthesisResult> {
+    this.#refuseQuarantined(request);
     const result = await this.#enqueue({ kind: 'synthesize', request }, options);
     return result as SynthesisResult;
   }
@@ -270,9 +324,36 @@ export class EngineHost {
   }
 
   #spawn(): EngineThread {
-    return new EngineThread(this.#engine, (thread, exitCode) =>
-      this.#onThreadExit(thread, exitCode),
-    );
+    const data: EngineThreadData = { engine: this.#engine, settings: this.#settings };
+    const onExit: ExitCallback = (thread, exitCode, crashedModel) => {
+      if (crashedModel) this.#quarantineModel(crashedModel, exitCode);
+      this.#onThreadExit(thread, exitCode);
+    };
+    return new EngineThread(data, this.#isolation, onExit, this.#logger);
+  }
+
+  #quarantineModel(digest: string, exitCode: number): void {
+    const reason = modelCrashedError(digest, exitCode).message;
+    this.#quarantine.add(digest, reason);
+    this.#logger?.error({ modelDigest: digest, exitCode }, 'model crashed the engine; quarantined');
+  }
+
+  /** Records each voice's model and marks the voices of quarantined models. */
+  #noteVoices(voices: VoiceInfo[]): VoiceInfo[] {
+    this.#voiceModels = new Map();
+    return voices.map((voice) => {
+      if (voice.modelDigest !== undefined) this.#voiceModels.set(voice.id, voice.modelDigest);
+      const reason = this.#quarantine.reasonFor(voice.modelDigest);
+      return reason === undefined
+        ? voice
+        : { ...voice, error: { code: 'TTSQ_MODEL_CRASHED', message: reason } };
+    });
+  }
+
+  #refuseQuarantined(request: SynthesisRequest): void {
+    const voiceId = `${request.voicePrefix ?? this.#engine}:${request.voice}`;
+    const reason = this.#quarantine.reasonFor(this.#voiceModels.get(voiceId));
+    if (reason !== undefined) throw new PermanentTaskError('TTSQ_MODEL_CRASHED', reason);
   }
 
   /** Kills a thread that hung or was aborted and starts warming its replacement right away. */

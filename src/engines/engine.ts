@@ -18,6 +18,12 @@ export interface VoiceInfo {
   language: string;
   sampleRateHz: number;
   capabilities: VoiceCapabilities;
+  /** SHA-256 of the voice's model files; absent for engines without model files. */
+  modelDigest?: string;
+  /** The speaker this voice speaks as, for one speaker of a multi-speaker model. */
+  speaker?: string;
+  /** Every speaker of a multi-speaker model, on the model's default voice. */
+  speakers?: string[];
   /** Set when the voice is present but unusable (bad model): it is listed, not accepted. */
   error?: { code: string; message: string };
 }
@@ -28,6 +34,8 @@ export interface SynthesisRequest {
   voice: string;
   /** Speaking rate multiplier: 1 is the voice's normal speed. */
   speed: number;
+  /** The voice id's prefix, for engines that serve several (`piper`, `coqui`). */
+  voicePrefix?: string;
 }
 
 /** A word or sentence boundary: where it is in the text and when it is heard. */
@@ -44,6 +52,8 @@ export interface SynthesisResult {
   samples: Int16Array;
   sampleRateHz: number;
   marks: SynthesisMark[];
+  /** SHA-256 of the model files that produced the audio (part of cache keys). */
+  modelDigest?: string;
 }
 
 /** An engine adapter. `synthesize` may be synchronous CPU work: hosts run it off the lease loop. */

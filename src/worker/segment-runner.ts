@@ -18,6 +18,7 @@ export type SegmentOutcome = 'synthesized' | 'assembled' | 'skipped';
 
 export class SegmentRunner {
   readonly #backend: Backend;
+  /** Engine hosts by voice id prefix; several prefixes may share one host. */
   readonly #engines: ReadonlyMap<string, EngineHost>;
   readonly #taskTimeoutMs: number;
 
@@ -58,7 +59,12 @@ export class SegmentRunner {
       );
     }
     const result = await engine.synthesize(
-      { text: payload.text, voice: voiceId.voice, speed: payload.speed },
+      {
+        text: payload.text,
+        voice: voiceId.voice,
+        speed: payload.speed,
+        voicePrefix: voiceId.engine,
+      },
       { timeoutMs: this.#taskTimeoutMs, signal },
     );
     const audioKey = segmentAudioKey(payload.jobId, payload.index);
@@ -71,7 +77,7 @@ export class SegmentRunner {
       cacheKey: segmentCacheKey({
         engine: voiceId.engine,
         engineVersion: engine.version,
-        modelDigest: '',
+        modelDigest: result.modelDigest ?? '',
         voice: voiceId.voice,
         text: payload.text,
         speed: payload.speed,

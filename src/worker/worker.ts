@@ -2,9 +2,11 @@
 // thread synthesizes, and reports each outcome. Synthesis never runs on this event loop, so
 // lease renewal is never starved by a long synthesis.
 
+import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { EngineHost } from '../engines/engine-host.js';
-import { ENGINE_NAMES } from '../engines/registry.js';
+import { EngineHost, ModelQuarantine } from '../engines/engine-host.js';
+import type { VoiceInfo } from '../engines/engine.js';
+import { enabledEngines, type EngineSettings } from '../engines/registry.js';
 import { PermanentTaskError, TaskAbortedError, errorCode, toError } from '../errors.js';
 import type { JobService } from '../jobs/job-service.js';
 import type { Logger } from '../logger.js';
@@ -23,6 +25,14 @@ export interface WorkerOptions {
   taskTimeoutMs: number;
   /** How long `stop()` lets a running task finish before releasing its lease. */
   shutdownGraceMs: number;
+  /** Engines' files: derived model copies go under `<dataDir>/engine-cache`. */
+  dataDir: string;
+  modelsDir: string;
+  espeakDataDir: string;
+  coquiUrl: string;
+  coquiTimeoutMs: number;
+  /** How often voices are listed again and republished when they changed. */
+  voiceRescanIntervalMs: number;
 }
 
 /** The worker's lifecycle: created → starting → running → draining → stopped. */
@@ -36,6 +46,7 @@ class TaskInterrupted extends TaskAbortedError {
 }
 
 interface Slot {
+  /** Engine hosts by engine name. */
   engines: Map<string, EngineHost>;
   runner: SegmentRunner;
   current: AbortController | null;
@@ -50,6 +61,11 @@ export class Worker {
   readonly #wake = new AbortController();
   #loops: Promise<void>[] = [];
   #sweepTimer: NodeJS.Timeout | undefined;
+  #rescanTimer: NodeJS.Timeout | undefined;
+  #rescanning = false;
+  /** What was last published per engine, to republish only changes. */
+  readonly #published = new Map<string, string>();
+  readonly #quarantine = new ModelQuarantine();
   #state: WorkerState = 'created';
 
   constructor(backend: Backend, jobs: JobService, options: WorkerOptions, logger: Logger) {
@@ -72,6 +88,11 @@ export class Worker {
     this.#loops = this.#slots.map((slot) => this.#loop(slot));
     this.#sweepTimer = setInterval(() => void this.#sweep(), this.#options.stalledIntervalMs);
     this.#sweepTimer.unref();
+    this.#rescanTimer = setInterval(
+      () => void this.#rescanVoices(),
+      this.#options.voiceRescanIntervalMs,
+    );
+    this.#rescanTimer.unref();
     this.#logger.info({ concurrency: this.#options.concurrency }, 'worker started');
   }
 
@@ -83,6 +104,7 @@ export class Worker {
     if (this.#state === 'stopped' || this.#state === 'draining') return;
     this.#state = 'draining';
     clearInterval(this.#sweepTimer);
+    clearInterval(this.#rescanTimer);
     this.#wake.abort();
     const grace = setTimeout(() => this.#interruptAll(), this.#options.shutdownGraceMs);
     await Promise.all(this.#loops);
@@ -94,25 +116,69 @@ export class Worker {
     this.#logger.info('worker stopped');
   }
 
+  #engineSettings(): EngineSettings {
+    const { modelsDir, espeakDataDir, coquiUrl, coquiTimeoutMs, dataDir } = this.#options;
+    const cacheDir = path.join(dataDir, 'engine-cache');
+    return { modelsDir, espeakDataDir, coquiUrl, coquiTimeoutMs, cacheDir };
+  }
+
+  /** One host per engine, started together; the runner finds them by voice id prefix. */
   async #newSlot(): Promise<Slot> {
+    const settings = this.#engineSettings();
     const engines = new Map<string, EngineHost>();
-    for (const name of ENGINE_NAMES) {
-      const host = new EngineHost({ engine: name, logger: this.#logger });
-      await host.start();
+    const byPrefix = new Map<string, EngineHost>();
+    for (const spec of enabledEngines(settings)) {
+      const { name, isolation } = spec;
+      const host = new EngineHost({
+        engine: name,
+        isolation,
+        settings,
+        quarantine: this.#quarantine,
+        logger: this.#logger,
+      });
       engines.set(name, host);
+      for (const prefix of spec.prefixes) byPrefix.set(prefix, host);
     }
+    await Promise.all([...engines.values()].map((host) => host.start()));
     return {
       engines,
-      runner: new SegmentRunner(this.#backend, engines, this.#options.taskTimeoutMs),
+      runner: new SegmentRunner(this.#backend, byPrefix, this.#options.taskTimeoutMs),
       current: null,
     };
   }
 
+  /** Publishes the first slot's voices of each engine whose list changed since last time. */
   async #publishVoices(): Promise<void> {
     const first = this.#slots[0];
     if (!first) return;
     for (const [name, host] of first.engines) {
-      await this.#backend.voices.publish(name, await host.voices());
+      const voices = await host.voices();
+      const listed = JSON.stringify(voices);
+      if (this.#published.get(name) === listed) continue;
+      await this.#backend.voices.publish(name, voices);
+      this.#published.set(name, listed);
+      this.#logVoiceErrors(name, voices);
+    }
+  }
+
+  #logVoiceErrors(engine: string, voices: VoiceInfo[]): void {
+    for (const { id, error } of voices) {
+      if (!error) continue;
+      const fields = { engine, voice: id, code: error.code, reason: error.message };
+      this.#logger.error(fields, 'voice unusable');
+    }
+  }
+
+  /** Models appear and disappear without a restart: list again, publish what changed. */
+  async #rescanVoices(): Promise<void> {
+    if (this.#rescanning || this.#state !== 'running') return;
+    this.#rescanning = true;
+    try {
+      await this.#publishVoices();
+    } catch (error) {
+      this.#logger.warn({ err: toError(error) }, 'voice rescan failed');
+    } finally {
+      this.#rescanning = false;
     }
   }
 

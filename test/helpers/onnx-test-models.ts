@@ -1,0 +1,248 @@
+// Builds tiny ONNX models that take the inputs of a VITS voice and return a deterministic
+// waveform, and writes them in the layouts Piper, Coqui and sherpa-onnx publish. No weights are
+// downloaded: each graph is a dozen nodes built with `onnx-proto`.
+
+import fs from 'node:fs';
+import path from 'node:path';
+import onnxProto from 'onnx-proto';
+
+const { onnx } = onnxProto;
+const FLOAT = onnx.TensorProto.DataType.FLOAT;
+const INT64 = onnx.TensorProto.DataType.INT64;
+
+/** Samples per input token at length scale 1. */
+export const SAMPLES_PER_TOKEN = 256;
+/** Echo models write token id `n` as the sample value `n / ECHO_DIVISOR` (before int16 scaling). */
+export const ECHO_DIVISOR = 256;
+
+/** What the test graph does. */
+export interface TestModelOptions {
+  /** `tone`: a sine of `tokens × SAMPLES_PER_TOKEN × length_scale` samples; `echo`: the ids. */
+  kind: 'tone' | 'echo';
+  /** Piper and Coqui graphs take `scales` [3]; other VITS graphs three scalar scale inputs. */
+  scaleInputs: 'scales' | 'separate';
+  /** Adds a `sid` input; the tone's amplitude grows with the speaker id. */
+  withSpeakerId: boolean;
+  metadata?: Record<string, string | number>;
+}
+
+type NodeSpec = [op: string, inputs: string[], outputs: string[], attributes?: object[]];
+
+function tensorInput(name: string, elemType: number, dims: (number | string)[]) {
+  const dim = dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d }));
+  return { name, type: { tensorType: { elemType, shape: { dim } } } };
+}
+
+function int64Const(name: string, values: number[], dims: number[]) {
+  return { name, dataType: INT64, dims, int64Data: values };
+}
+
+function floatConst(name: string, values: number[], dims: number[]) {
+  return { name, dataType: FLOAT, dims, floatData: values };
+}
+
+function castTo(to: number) {
+  return [{ name: 'to', type: onnx.AttributeProto.AttributeType.INT, i: to }];
+}
+
+/** Nodes computing `length_scale` as a scalar float named `ls`. */
+function lengthScaleNodes(options: TestModelOptions): NodeSpec[] {
+  if (options.scaleInputs === 'scales') return [['Gather', ['scales', 'one'], ['ls']]];
+  return [['Gather', ['length_scale', 'zero'], ['ls']]];
+}
+
+/** Nodes computing the amplitude `amp`: 0.3, plus 0.1 per speaker id. */
+function amplitudeNodes(options: TestModelOptions): NodeSpec[] {
+  if (!options.withSpeakerId) return [['Identity', ['base_amp'], ['amp']]];
+  return [
+    ['Gather', ['sid', 'zero'], ['sid0']],
+    ['Cast', ['sid0'], ['sid_f'], castTo(FLOAT)],
+    ['Mul', ['sid_f', 'amp_step'], ['sid_amp']],
+    ['Add', ['base_amp', 'sid_amp'], ['amp']],
+  ];
+}
+
+function toneNodes(options: TestModelOptions): NodeSpec[] {
+  return [
+    ['Shape', ['x'], ['x_shape']],
+    ['Gather', ['x_shape', 'one'], ['n']],
+    ['Cast', ['n'], ['n_f'], castTo(FLOAT)],
+    ...lengthScaleNodes(options),
+    ['Mul', ['n_f', 'hop'], ['frames']],
+    ['Mul', ['frames', 'ls'], ['t_f']],
+    ['Cast', ['t_f'], ['t'], castTo(INT64)],
+    ['Range', ['zero', 't', 'one'], ['r']],
+    ['Cast', ['r'], ['r_f'], castTo(FLOAT)],
+    ['Mul', ['r_f', 'omega'], ['phase']],
+    ['Sin', ['phase'], ['wave']],
+    ...amplitudeNodes(options),
+    ['Mul', ['wave', 'amp'], ['y_flat']],
+    ['Reshape', ['y_flat', 'out_shape'], ['y']],
+  ];
+}
+
+function echoNodes(): NodeSpec[] {
+  return [
+    ['Cast', ['x'], ['x_f'], castTo(FLOAT)],
+    ['Mul', ['x_f', 'echo_scale'], ['y_flat']],
+    ['Reshape', ['y_flat', 'out_shape'], ['y']],
+  ];
+}
+
+function graphInputs(options: TestModelOptions) {
+  const inputs = [tensorInput('x', INT64, [1, 'N']), tensorInput('x_length', INT64, [1])];
+  if (options.scaleInputs === 'scales') inputs.push(tensorInput('scales', FLOAT, [3]));
+  else {
+    for (const name of ['noise_scale', 'length_scale', 'noise_scale_w']) {
+      inputs.push(tensorInput(name, FLOAT, [1]));
+    }
+  }
+  if (options.withSpeakerId) inputs.push(tensorInput('sid', INT64, [1]));
+  return inputs;
+}
+
+/** Serializes a test model: a VITS-shaped graph (opset 13) with optional metadata. */
+export function buildTestModel(options: TestModelOptions): Buffer {
+  const nodes = options.kind === 'tone' ? toneNodes(options) : echoNodes();
+  const graph = {
+    name: `ttsq-test-${options.kind}`,
+    node: nodes.map(([opType, input, output, attribute = []], i) => ({
+      name: `n${i}`,
+      opType,
+      input,
+      output,
+      attribute,
+    })),
+    initializer: [
+      int64Const('zero', [0], []),
+      int64Const('one', [1], []),
+      int64Const('out_shape', [1, 1, -1], [3]),
+      floatConst('hop', [SAMPLES_PER_TOKEN], []),
+      floatConst('omega', [(2 * Math.PI * 220) / 22_050], []),
+      floatConst('base_amp', [0.3], []),
+      floatConst('amp_step', [0.1], []),
+      floatConst('echo_scale', [1 / ECHO_DIVISOR], []),
+    ],
+    input: graphInputs(options),
+    output: [tensorInput('y', FLOAT, [1, 1, 'T'])],
+  };
+  const metadataProps = Object.entries(options.metadata ?? {}).map(([key, value]) => ({
+    key,
+    value: String(value),
+  }));
+  const model = onnx.ModelProto.create({
+    irVersion: 7,
+    producerName: 'ttsq-test',
+    opsetImport: [{ domain: '', version: 13 }],
+    graph,
+    metadataProps,
+  });
+  return Buffer.from(onnx.ModelProto.encode(model).finish());
+}
+
+/** A Piper `phoneme_id_map` covering what eSpeak produces for plain English. */
+export function piperPhonemeIdMap(): Record<string, number[]> {
+  const symbols = ['_', '^', '$', ' ', '!', "'", '(', ')', ',', '-', '.', ':', ';', '?'];
+  symbols.push(...'abcdefghijklmnopqrstuvwxyz'.split(''));
+  symbols.push(
+    ...'æçðøħŋœǀǁǂǃɐɑɒɓɔɕɖɗɘəɚɛɜɞɟɠɡɢɣɤɥɦɧɨɪɫɬɭɮɯɰɱɲɳɴɵɶɸɹɺɻɽɾʀʁʂʃʄʈʉʊʋʌʍʎʏʐʑʒʔʕʘʙʛʜʝʟʡʢʲˈˌːˑ˞βθχᵻⱱ'.split(
+      '',
+    ),
+  );
+  symbols.push('\u0303', '\u0329', '\u032a', '\u0361');
+  return Object.fromEntries(symbols.map((symbol, id) => [symbol, [id]]));
+}
+
+/** The `NAME.onnx.json` of a Piper voice as Piper publishes it. */
+export function piperVoiceJson(options: { speakers?: string[]; lengthScale?: number } = {}) {
+  const speakers = options.speakers ?? [];
+  return {
+    audio: { sample_rate: 22_050, quality: 'low' },
+    espeak: { voice: 'en-us' },
+    inference: { noise_scale: 0.667, length_scale: options.lengthScale ?? 1, noise_w: 0.8 },
+    phoneme_type: 'espeak',
+    phoneme_map: {},
+    phoneme_id_map: piperPhonemeIdMap(),
+    num_symbols: 256,
+    num_speakers: Math.max(1, speakers.length),
+    speaker_id_map: Object.fromEntries(speakers.map((name, id) => [name, id])),
+    piper_version: '1.0.0',
+    language: { code: 'en_US', family: 'en', region: 'US', name_native: 'English' },
+    dataset: 'ttsq-test',
+  };
+}
+
+/** Writes `NAME.onnx` + `NAME.onnx.json` into `dir`, the JSON first so the pair lands whole. */
+export function writePiperVoice(
+  dir: string,
+  name: string,
+  model: Buffer,
+  json: object = piperVoiceJson(),
+): void {
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(path.join(dir, `${name}.onnx.json`), JSON.stringify(json));
+  fs.writeFileSync(path.join(dir, `${name}.onnx`), model);
+}
+
+/** A Coqui VITS `config.json` for a phoneme model (IPA phonemes through eSpeak). */
+export function coquiVitsConfig(options: { speakers?: number } = {}) {
+  return {
+    model: 'vits',
+    use_phonemes: true,
+    phonemizer: 'espeak',
+    phoneme_language: 'en-us',
+    add_blank: true,
+    enable_eos_bos_chars: false,
+    audio: { sample_rate: 22_050 },
+    model_args: { num_speakers: options.speakers ?? 0 },
+    characters: {
+      characters_class: 'TTS.tts.models.vits.VitsCharacters',
+      pad: '_',
+      eos: '',
+      bos: '',
+      blank: null,
+      characters: 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz',
+      punctuations: ';:,.!?¡¿—…"«»“” ',
+      phonemes:
+        "ɑɐɒæɓʙβɔɕçɗɖðʤəɘɚɛɜɝɞɟʄɡɠɢʛɦɧħɥʜɨɪʝɭɬɫɮʟɱɯɰŋɳɲɴøɵɸθœɶʘɹɺɾɻʀʁɽʂʃʈʧʉʊʋⱱʌɣɤʍχʎʏʑʐʒʔʡʕʢǀǁǂǃˈˌːˑʼʴʰʱʲʷˠˤ˞↓↑→↗↘'̩'ᵻ",
+      is_unique: false,
+      is_sorted: true,
+    },
+  };
+}
+
+/** Writes a Coqui export: `DIR/NAME/model.onnx` + `config.json` (+ `speakers.json`). */
+export function writeCoquiModel(
+  dir: string,
+  name: string,
+  model: Buffer,
+  config: object,
+  speakers?: Record<string, number>,
+): void {
+  const modelDir = path.join(dir, name);
+  fs.mkdirSync(modelDir, { recursive: true });
+  fs.writeFileSync(path.join(modelDir, 'config.json'), JSON.stringify(config));
+  if (speakers) fs.writeFileSync(path.join(modelDir, 'speakers.json'), JSON.stringify(speakers));
+  fs.writeFileSync(path.join(modelDir, 'model.onnx'), model);
+}
+
+/** Writes a directory prepared for sherpa-onnx: `model.onnx` with metadata and `tokens.txt`. */
+export function writeSherpaModel(dir: string, name: string, model: Buffer, tokens: string): void {
+  const modelDir = path.join(dir, name);
+  fs.mkdirSync(modelDir, { recursive: true });
+  fs.writeFileSync(path.join(modelDir, 'tokens.txt'), tokens);
+  fs.writeFileSync(path.join(modelDir, 'model.onnx'), model);
+}
+
+/** `tokens.txt` for a character model: `_` is 0, then space and a–z, then punctuation. */
+export function characterTokens(): { text: string; ids: Map<string, number> } {
+  const symbols = ['_', ' ', ...'abcdefghijklmnopqrstuvwxyz'.split(''), ',', '.', '!', '?'];
+  const ids = new Map(symbols.map((symbol, id) => [symbol, id]));
+  const text = symbols.map((symbol, id) => (symbol === ' ' ? ` ${id}` : `${symbol} ${id}`));
+  return { text: `${text.join('\n')}\n`, ids };
+}
+
+/** Decodes token ids back from an echo model's int16 samples. */
+export function echoedTokenIds(samples: Int16Array): number[] {
+  return [...samples].map((sample) => Math.round((sample / 32_767) * ECHO_DIVISOR));
+}
