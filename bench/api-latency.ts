@@ -26,6 +26,8 @@ export interface ApiLatencyOptions {
   requests: number;
   /** Requests in flight at once. */
   concurrency: number;
+  /** Extra environment of the server (e.g. `TTSQ_REDIS_URL` for the Redis backend). */
+  env?: Record<string, string>;
 }
 
 /** Starts a server on a temp data dir, measures both phases, and stops it. */
@@ -35,6 +37,7 @@ export async function measureApiLatency(options: ApiLatencyOptions): Promise<Api
     TTSQ_LOG_LEVEL: 'info',
     TTSQ_SEGMENT_MAX_CHARS: '100000',
     TTSQ_SHUTDOWN_GRACE_MS: '100',
+    ...options.env,
   });
   try {
     await waitFor(

@@ -4,6 +4,8 @@
 import os from 'node:os';
 import { measureApiLatency } from './api-latency.js';
 import { measureSqliteThroughput } from './queue-throughput.js';
+import { measureRedisThroughput } from './redis-throughput.js';
+import { TestRedis } from '../test/helpers/redis.js';
 
 const TASKS = Number(process.env['BENCH_TASKS'] ?? 20_000);
 const REQUESTS = Number(process.env['BENCH_REQUESTS'] ?? 2_000);
@@ -40,6 +42,50 @@ async function main(): Promise<void> {
   );
   out();
   out(`p99 ratio saturated/idle: ${(latency.saturated.p99Ms / latency.idle.p99Ms).toFixed(2)}`);
+  out();
+  await reportRedis(out);
+}
+
+/** The same measures on the Redis backend, with raw BullMQ as the reference line. */
+async function reportRedis(out: (line?: string) => void): Promise<void> {
+  out('| Redis queue, no-op tasks, claim batch 1 | enqueue/s | claim+complete/s |');
+  out('|---|---|---|');
+  for (const appendOnly of [false, true]) {
+    const { ttsq, bullmq } = await measureRedisThroughput({ tasks: TASKS, appendOnly });
+    const aof = appendOnly ? 'AOF everysec' : 'no persistence';
+    out(
+      `| raw BullMQ (addBulk; getNextJob + moveToCompleted), ${aof} | ${bullmq.enqueuePerSec} | ${bullmq.processPerSec} |`,
+    );
+    out(`| ttsq RedisQueue, ${aof} | ${ttsq.enqueuePerSec} | ${ttsq.processPerSec} |`);
+    const enqueueRatio = (ttsq.enqueuePerSec / bullmq.enqueuePerSec).toFixed(2);
+    const processRatio = (ttsq.processPerSec / bullmq.processPerSec).toFixed(2);
+    out(`| ratio ttsq/BullMQ, ${aof} | ${enqueueRatio} | ${processRatio} |`);
+  }
+  out();
+  const redis = await TestRedis.start({ appendOnly: true, fsync: 'everysec' });
+  try {
+    const env = { TTSQ_REDIS_URL: redis.url, TTSQ_REDIS_PREFIX: 'bench' };
+    const latency = await measureApiLatency({
+      workers: 2,
+      requests: REQUESTS,
+      concurrency: 4,
+      env,
+    });
+    out('| Redis backend: GET /v1/jobs/{id}, 4 in flight | requests | p50 ms | p99 ms | max ms |');
+    out('|---|---|---|---|---|');
+    out(
+      `| workers idle | ${latency.idle.requests} | ${latency.idle.p50Ms} | ${latency.idle.p99Ms} | ${latency.idle.maxMs} |`,
+    );
+    out(
+      `| ${latency.workers} workers saturated (${latency.activeDuringSaturation} tasks active) | ${latency.saturated.requests} | ${latency.saturated.p50Ms} | ${latency.saturated.p99Ms} | ${latency.saturated.maxMs} |`,
+    );
+    out();
+    out(
+      `Redis backend p99 ratio saturated/idle: ${(latency.saturated.p99Ms / latency.idle.p99Ms).toFixed(2)}`,
+    );
+  } finally {
+    await redis.stop();
+  }
 }
 
 await main();

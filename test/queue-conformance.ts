@@ -204,9 +204,10 @@ function describeLeases(context: SubjectHolder): void {
       const sweep = await waitForSweepOf(queue, 't1');
       const requeued = sweep.requeued.find((record) => record.id === 't1');
       assert.ok(requeued, 'the task is requeued, not dead');
+      // An expired lease is a stall, not a failed attempt; the next run is still the second.
       assert.deepEqual(
         [requeued.state, requeued.stalledCount, requeued.attemptsMade],
-        ['waiting', 1, 1],
+        ['waiting', 1, 0],
       );
       assert.equal(await queue.renew(first.lease, LEASE_MS), false);
 

@@ -7,7 +7,7 @@ import { openBackend } from '../store/open-backend.js';
 
 /** Prints dead-lettered tasks, newest first, one JSON object per line. */
 export async function dlqList(config: Config, limit: number): Promise<void> {
-  const backend = openBackend(config);
+  const backend = await openBackend(config, createLogger('warn', 'cli'));
   try {
     const page = await backend.queue.listDead(limit);
     for (const task of page.items) {
@@ -29,7 +29,7 @@ export async function dlqList(config: Config, limit: number): Promise<void> {
 
 /** Redrives the job of a dead-lettered task (`JOB.INDEX`) or a failed job (`JOB`). */
 export async function dlqRetry(config: Config, id: string): Promise<void> {
-  const backend = openBackend(config);
+  const backend = await openBackend(config, createLogger('warn', 'cli'));
   try {
     const jobId = id.split('.')[0] ?? id;
     const jobs = new JobService(backend, config, createLogger('silent', 'cli'));

@@ -13,7 +13,7 @@ const FIRST_WORKER_TIMEOUT_MS = 60_000;
 
 export async function serve(config: Config): Promise<void> {
   const logger = createLogger(config.logLevel, 'serve');
-  const backend = openBackend(config);
+  const backend = await openBackend(config, logger);
   const jobs = new JobService(backend, config, logger);
   const supervisor = config.workers > 0 ? startWorkers(config, logger) : null;
   if (supervisor && !(await supervisor.waitForReady(1, FIRST_WORKER_TIMEOUT_MS))) {

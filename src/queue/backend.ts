@@ -27,7 +27,11 @@ export interface TaskRecord {
   payload: unknown;
   priority: number;
   state: TaskState;
-  /** Attempts that ended (failed, or lost to an expired lease). */
+  /**
+   * Attempts that a worker reported failed. A lease that expired is not an attempt: it counts
+   * in `stalledCount`, bounded by `maxStalledCount` (as in BullMQ, where a stall is the worker's
+   * fault, not the task's).
+   */
   attemptsMade: number;
   maxAttempts: number;
   /** How many times a lease on this task expired. */
@@ -55,7 +59,10 @@ export interface Lease {
   expiresAt: number;
 }
 
-/** A task handed to a worker, with the lease it holds and the attempt it runs (1-based). */
+/**
+ * A task handed to a worker, with the lease it holds and the run it starts (1-based:
+ * `attemptsMade + stalledCount + 1`; a released lease does not count).
+ */
 export interface ClaimedTask {
   task: TaskRecord;
   lease: Lease;
@@ -73,11 +80,18 @@ export type FailOutcome =
   | { kind: 'dead'; attemptsMade: number }
   | { kind: 'lost' };
 
-/** Tasks whose leases had expired, found by one sweep. */
+/**
+ * Tasks whose leases had expired, found by one sweep. A backend may detect an expiry up to two
+ * sweep intervals late (BullMQ marks active tasks on one check and takes back, on the next, those
+ * whose lease is gone); sweeps from many processes may be throttled to one per interval.
+ */
 export interface ExpiredLeaseSweep {
   /** Handed out again (at-least-once). */
   requeued: TaskRecord[];
-  /** Expired more than `maxStalledCount` times: dead-lettered with code TTSQ_TASK_STALLED. */
+  /**
+   * Expired more than `maxStalledCount` times: dead with code TTSQ_TASK_STALLED. They never run
+   * again; a backend may move them to its dead-letter list when they are next dequeued.
+   */
   dead: TaskRecord[];
 }
 

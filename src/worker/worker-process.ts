@@ -21,7 +21,7 @@ export async function runWorkerProcess(config: Config, concurrency: number): Pro
   const logger = createLogger(config.logLevel, 'worker');
   exitOnFatalError(logger);
 
-  const backend = openBackend(config);
+  const backend = await openBackend(config, logger);
   const worker = new Worker(
     backend,
     new JobService(backend, config, logger),

@@ -16,7 +16,6 @@ import type {
   QueueBackend,
   QueueCounts,
   QueueEventName,
-  QueueEvents,
   QueueListener,
   QueueOptions,
   TaskError,
@@ -25,15 +24,17 @@ import type {
   TaskState,
 } from '../backend.js';
 import { backoffDelayMs } from '../backoff.js';
+import { QueueEventEmitter } from '../queue-events.js';
+import {
+  compileQueueOptions,
+  requirePositiveInteger,
+  requirePositiveNumber,
+  TASK_STALLED_CODE,
+  validateTask,
+} from '../queue-options.js';
 
-/** Priority of a task that does not set one. */
-export const DEFAULT_TASK_PRIORITY = 100;
-
-/** Largest (least urgent) priority a task may have; 1 is the most urgent. */
-export const MAX_TASK_PRIORITY = 2_097_152;
-
-/** Code stored on a task whose lease expired (and, past `maxStalledCount`, that died of it). */
-export const TASK_STALLED_CODE = 'TTSQ_TASK_STALLED';
+export { QueueEventEmitter } from '../queue-events.js';
+export { DEFAULT_TASK_PRIORITY, MAX_TASK_PRIORITY, TASK_STALLED_CODE } from '../queue-options.js';
 
 /** Settings of `SqliteQueue`: the shared queue options plus where listener errors go. */
 export interface SqliteQueueOptions extends QueueOptions {
@@ -94,58 +95,6 @@ interface QueueTransactions {
   sweep: Transaction<() => ExpiredLeaseSweep>;
   cancel: Transaction<(params: { ids: string; now: number }) => string[]>;
   counts: Transaction<(now: number) => QueueCounts>;
-}
-
-/** A listener of any event; each is stored under the event it was registered for. */
-type AnyQueueListener = (event: never) => void;
-
-/**
- * Typed, in-process queue events. A listener that throws is isolated: its error goes to
- * `onListenerError` (or nowhere) and the operation that emitted the event carries on.
- */
-export class QueueEventEmitter {
-  readonly #listeners = new Map<QueueEventName, Set<AnyQueueListener>>();
-  readonly #onListenerError: ((error: Error, event: QueueEventName) => void) | undefined;
-
-  constructor(onListenerError?: (error: Error, event: QueueEventName) => void) {
-    this.#onListenerError = onListenerError;
-  }
-
-  on<E extends QueueEventName>(event: E, listener: QueueListener<E>): void {
-    const listeners = this.#listeners.get(event) ?? new Set<AnyQueueListener>();
-    listeners.add(listener);
-    this.#listeners.set(event, listeners);
-  }
-
-  off<E extends QueueEventName>(event: E, listener: QueueListener<E>): void {
-    this.#listeners.get(event)?.delete(listener);
-  }
-
-  /** Calls the listeners of `event` in order; one that throws does not stop the others. */
-  emit<E extends QueueEventName>(event: E, payload: QueueEvents[E]): void {
-    const listeners = this.#listeners.get(event);
-    if (listeners === undefined) return;
-    for (const listener of [...listeners] as QueueListener<E>[]) {
-      try {
-        listener(payload);
-      } catch (error) {
-        this.#reportListenerError(toError(error), event);
-      }
-    }
-  }
-
-  /** Forgets every listener. */
-  clear(): void {
-    this.#listeners.clear();
-  }
-
-  #reportListenerError(error: Error, event: QueueEventName): void {
-    try {
-      this.#onListenerError?.(error, event);
-    } catch {
-      // The error handler itself failed: nothing is left to tell, and the queue must go on.
-    }
-  }
 }
 
 /**
@@ -357,7 +306,7 @@ export class SqliteQueue implements QueueBackend {
       return {
         task: toTaskRecord(row),
         lease: { taskId: row.id, token, workerId, expiresAt },
-        attempt: row.attempts_made + 1,
+        attempt: row.attempts_made + row.stalled_count + 1,
       };
     });
   }
@@ -394,15 +343,14 @@ export class SqliteQueue implements QueueBackend {
     return sweep;
   }
 
-  /** Counts the lost attempt and stall of one expired lease; requeues or buries the task. */
+  /** Counts the stall of one expired lease (not an attempt); requeues or buries the task. */
   #takeBackExpired(row: TaskRow, now: number): { task: TaskRecord; dies: boolean } {
     const { maxStalledCount } = this.#options;
-    const attemptsMade = row.attempts_made + 1;
     const stalledCount = row.stalled_count + 1;
-    const exhausted = attemptsMade >= row.max_attempts;
-    const dies = stalledCount > maxStalledCount || exhausted;
+    const dies = stalledCount > maxStalledCount;
 
-    const message = stallMessage(row, stalledCount, maxStalledCount, exhausted);
+    const message = stallMessage(row, stalledCount, maxStalledCount);
+    const attemptsMade = row.attempts_made;
     const params = { seq: row.seq, attemptsMade, stalledCount, now, runAt: now, message };
     const statement = dies ? this.#sql.bury : this.#sql.requeue;
     const next = statement.get({ ...params, code: TASK_STALLED_CODE }) as TaskRow;
@@ -437,15 +385,9 @@ function leaseMatch(lease: Lease): LeaseMatch {
   return { taskId: lease.taskId, token: lease.token };
 }
 
-function stallMessage(
-  row: TaskRow,
-  stalledCount: number,
-  maxStalledCount: number,
-  exhausted: boolean,
-): string {
+function stallMessage(row: TaskRow, stalledCount: number, maxStalledCount: number): string {
   const owner = row.lease_owner ?? 'unknown';
-  const base = `lease of ${owner} expired: stall ${stalledCount}, ${maxStalledCount} tolerated`;
-  return exhausted ? `${base}; all ${row.max_attempts} attempts used` : base;
+  return `lease of ${owner} expired: stall ${stalledCount}, ${maxStalledCount} tolerated`;
 }
 
 function toTaskRecord(row: TaskRow): TaskRecord {
@@ -474,57 +416,9 @@ function toTaskError(row: TaskRow): TaskError | null {
 }
 
 function toTaskInsert(task: TaskInput, now: number, defaultMaxAttempts: number): TaskInsert {
-  if (typeof task.id !== 'string' || task.id === '') {
-    throw new TypeError('task id must be a non-empty string');
-  }
-  if (typeof task.groupId !== 'string') throw new TypeError('task groupId must be a string');
-  const priority = task.priority ?? DEFAULT_TASK_PRIORITY;
-  requirePriority(priority);
-  const maxAttempts = task.maxAttempts ?? defaultMaxAttempts;
-  requirePositiveInteger('maxAttempts', maxAttempts);
-  const runAt = task.runAt ?? now;
-  if (!Number.isFinite(runAt)) throw new TypeError(`runAt must be epoch ms, got ${runAt}`);
-
-  const payload = JSON.stringify(task.payload ?? null);
-  return { id: task.id, groupId: task.groupId, payload, priority, maxAttempts, runAt, now };
-}
-
-/** Validates and freezes the shared options. @throws TypeError naming the bad option. */
-function compileQueueOptions(options: QueueOptions): Readonly<QueueOptions> {
-  requirePositiveInteger('maxAttempts', options.maxAttempts);
-  if (!Number.isInteger(options.maxStalledCount) || options.maxStalledCount < 0) {
-    throw new TypeError(`maxStalledCount must be an integer >= 0, got ${options.maxStalledCount}`);
-  }
-  if (!Number.isFinite(options.backoffBaseMs) || options.backoffBaseMs < 0) {
-    throw new TypeError(`backoffBaseMs must be a number >= 0, got ${options.backoffBaseMs}`);
-  }
-  if (!(options.backoffMaxMs >= options.backoffBaseMs) || !Number.isFinite(options.backoffMaxMs)) {
-    throw new TypeError(
-      `backoffMaxMs must be a number >= backoffBaseMs, got ${options.backoffMaxMs}`,
-    );
-  }
-  const { maxAttempts, maxStalledCount, backoffBaseMs, backoffMaxMs } = options;
-  return Object.freeze({ maxAttempts, maxStalledCount, backoffBaseMs, backoffMaxMs });
-}
-
-function requirePriority(priority: number): void {
-  if (!Number.isInteger(priority) || priority < 1 || priority > MAX_TASK_PRIORITY) {
-    throw new TypeError(
-      `priority must be an integer from 1 to ${MAX_TASK_PRIORITY}, got ${priority}`,
-    );
-  }
-}
-
-function requirePositiveInteger(name: string, value: number): void {
-  if (!Number.isInteger(value) || value < 1) {
-    throw new TypeError(`${name} must be a positive integer, got ${value}`);
-  }
-}
-
-function requirePositiveNumber(name: string, value: number): void {
-  if (!Number.isFinite(value) || value <= 0) {
-    throw new TypeError(`${name} must be a positive number, got ${value}`);
-  }
+  const valid = validateTask(task, now, defaultMaxAttempts);
+  const payload = JSON.stringify(valid.payload);
+  return { ...valid, payload, now };
 }
 
 const CLEAR_LEASE = 'lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL';
