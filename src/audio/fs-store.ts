@@ -4,9 +4,8 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
+import { assertKey, assertRange } from './keys.js';
 import type { AudioStore, ByteRange, StoredAudio } from './store.js';
-
-const KEY_PATTERN = /^[a-z0-9][a-z0-9._-]*(\/[a-z0-9][a-z0-9._-]*)*$/i;
 
 /** Errors that mean "no such key": the file, or a directory on its path, is missing. */
 const ABSENT_CODES = new Set(['ENOENT', 'ENOTDIR', 'EISDIR']);
@@ -14,22 +13,6 @@ const ABSENT_CODES = new Set(['ENOENT', 'ENOTDIR', 'EISDIR']);
 function isAbsent(error: unknown): boolean {
   const code = (error as NodeJS.ErrnoException | null)?.code;
   return code !== undefined && ABSENT_CODES.has(code);
-}
-
-/** @throws TypeError naming the key when it is not a safe relative path. */
-function assertKey(key: string): void {
-  if (!KEY_PATTERN.test(key) || key.includes('..')) {
-    throw new TypeError(`Invalid audio store key ${JSON.stringify(key)}`);
-  }
-}
-
-/** @throws RangeError when the inclusive range does not lie within `sizeBytes`. */
-function assertRange(range: ByteRange, sizeBytes: number): void {
-  const { start, end } = range;
-  const valid = Number.isInteger(start) && Number.isInteger(end) && start >= 0 && end >= start;
-  if (!valid || end >= sizeBytes) {
-    throw new RangeError(`Byte range ${start}-${end} is outside 0-${sizeBytes - 1}`);
-  }
 }
 
 /** Makes a rename (or a removal) in `dir` durable. */

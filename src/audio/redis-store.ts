@@ -4,9 +4,9 @@
 
 import { Readable } from 'node:stream';
 import type { Redis } from 'ioredis';
+import { assertKey, assertRange } from './keys.js';
 import type { AudioStore, ByteRange, StoredAudio } from './store.js';
 
-const KEY_PATTERN = /^[a-z0-9][a-z0-9._-]*(\/[a-z0-9][a-z0-9._-]*)*$/i;
 /** Path segments that name a group: `jobs/<id>` holds every key of one job. */
 const GROUP_DEPTH = 2;
 
@@ -97,21 +97,5 @@ export class RedisAudioStore implements AudioStore {
   #groupKey(key: string): string {
     assertKey(key);
     return `${this.#prefix}:audio-group:${key.split('/').slice(0, GROUP_DEPTH).join('/')}`;
-  }
-}
-
-/** @throws TypeError naming the key when it is not a safe relative path. */
-function assertKey(key: string): void {
-  if (!KEY_PATTERN.test(key) || key.includes('..')) {
-    throw new TypeError(`Invalid audio store key ${JSON.stringify(key)}`);
-  }
-}
-
-/** @throws RangeError when the inclusive range does not lie within `sizeBytes`. */
-function assertRange(range: ByteRange, sizeBytes: number): void {
-  const { start, end } = range;
-  const valid = Number.isInteger(start) && Number.isInteger(end) && start >= 0 && end >= start;
-  if (!valid || end >= sizeBytes) {
-    throw new RangeError(`Byte range ${start}-${end} is outside 0-${sizeBytes - 1}`);
   }
 }
