@@ -118,6 +118,25 @@ void describe('sqlite queue on a shared file', () => {
     assert.throws(() => new SqliteQueue(db, { ...OPTIONS, backoffMaxMs: 1 }), /backoffMaxMs/);
   });
 
+  void it('deletes completed tasks past their retention on a sweep, and nothing else', async () => {
+    let now = 1_000;
+    const queue = new SqliteQueue(connect(), { ...OPTIONS, completedRetentionMs: 500 }, () => now);
+    const ids = ['done', 'dead', 'waiting'];
+    await queue.enqueue(ids.map((id) => ({ id, groupId: 'job-1', payload: null, priority: 1 })));
+    const [done, dead] = await queue.claim('w1', 60_000, 2);
+    assert.ok(done && dead);
+    await queue.complete(done.lease);
+    await queue.fail(dead.lease, { code: 'X', message: 'x', permanent: true });
+
+    now += 400;
+    await queue.sweepExpiredLeases();
+    assert.equal((await queue.getTasks(ids)).length, 3);
+    now += 200;
+    await queue.sweepExpiredLeases();
+    const left = await queue.getTasks(ids);
+    assert.deepEqual(left.map((task) => task.id).sort(), ['dead', 'waiting']);
+  });
+
   void it('hands listener errors to onListenerError', async () => {
     const errors: string[] = [];
     const onListenerError = (error: Error, event: string) =>

@@ -40,7 +40,17 @@ export { DEFAULT_TASK_PRIORITY, MAX_TASK_PRIORITY, TASK_STALLED_CODE } from '../
 export interface SqliteQueueOptions extends QueueOptions {
   /** Receives errors thrown by event listeners; by default they are swallowed. */
   onListenerError?: (error: Error, event: QueueEventName) => void;
+  /**
+   * How long a completed task stays readable before a sweep deletes it, in ms. Default one
+   * day, as on the Redis backend.
+   */
+  completedRetentionMs?: number;
 }
+
+/** Default of `completedRetentionMs`: one day. */
+const DEFAULT_COMPLETED_RETENTION_MS = 86_400_000;
+/** Completed tasks deleted per sweep at most, so one sweep never holds the write lock long. */
+const PRUNE_BATCH_TASKS = 1_000;
 
 /** A row of the `tasks` table as better-sqlite3 returns it. */
 interface TaskRow {
@@ -109,6 +119,7 @@ interface QueueTransactions {
 export class SqliteQueue implements QueueBackend {
   readonly #db: SqliteDatabase;
   readonly #options: Readonly<QueueOptions>;
+  readonly #completedRetentionMs: number;
   readonly #now: () => number;
   readonly #events: QueueEventEmitter;
   readonly #sql: ReturnType<typeof prepareStatements>;
@@ -117,6 +128,7 @@ export class SqliteQueue implements QueueBackend {
   constructor(db: SqliteDatabase, options: SqliteQueueOptions, now: () => number = Date.now) {
     this.#db = db;
     this.#options = compileQueueOptions(options);
+    this.#completedRetentionMs = options.completedRetentionMs ?? DEFAULT_COMPLETED_RETENTION_MS;
     this.#now = now;
     this.#events = new QueueEventEmitter(options.onListenerError);
     this.#sql = prepareStatements(db);
@@ -340,6 +352,7 @@ export class SqliteQueue implements QueueBackend {
       const { task, dies } = this.#takeBackExpired(row, now);
       (dies ? sweep.dead : sweep.requeued).push(task);
     }
+    this.#sql.pruneCompleted.run(now - this.#completedRetentionMs, PRUNE_BATCH_TASKS);
     return sweep;
   }
 
@@ -460,6 +473,9 @@ function prepareStatements(db: SqliteDatabase) {
                        stalled_count = @stalledCount, last_error_code = @code,
                        last_error_message = @message, updated_at = @now, finished_at = @now
       WHERE seq = @seq RETURNING *`),
+    pruneCompleted: statement(`
+      DELETE FROM tasks WHERE seq IN (
+        SELECT seq FROM tasks WHERE state = 'completed' AND finished_at < ? LIMIT ?)`),
     selectExpired: statement(`
       SELECT * FROM tasks WHERE state = 'active' AND lease_expires_at < ?
       ORDER BY lease_expires_at`),
