@@ -6,7 +6,6 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { decodeWav } from '../src/audio/wav.js';
 import { segmentTaskId } from '../src/ids.js';
 import { openEmbeddedBackend } from '../src/store/embedded.js';
 import {
@@ -22,40 +21,11 @@ import {
   writeSherpaModel,
 } from './helpers/onnx-test-models.js';
 import { TestServer } from './helpers/service.js';
+import { synthesize, voices, waitForVoice } from './helpers/voice-jobs.js';
 
 const FAST_RESCAN = { TTSQ_VOICE_RESCAN_INTERVAL_MS: '200', TTSQ_BACKOFF_BASE_MS: '50' };
 const TONE = { kind: 'tone', scaleInputs: 'scales', withSpeakerId: false } as const;
 const ECHO = { kind: 'echo', scaleInputs: 'scales', withSpeakerId: false } as const;
-
-async function voices(server: TestServer): Promise<Map<string, any>> {
-  const { body } = await server.json('/v1/voices');
-  return new Map((body.voices as any[]).map((voice) => [voice.id, voice]));
-}
-
-async function waitForVoice(
-  server: TestServer,
-  id: string,
-  test: (voice: any) => boolean = () => true,
-): Promise<any> {
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    const voice = (await voices(server)).get(id);
-    if (voice && test(voice)) return voice;
-    if (Date.now() > deadline)
-      throw new Error(`voice ${id} not listed as expected: ${JSON.stringify(voice)}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
-/** Submits, waits and returns the decoded audio of a job that must succeed. */
-async function synthesize(server: TestServer, voice: string, text: string, speed = 1) {
-  const created = await server.submit({ text, voice, speed });
-  assert.equal(created.status, 202, JSON.stringify(created.body));
-  const job = await server.waitForJob(created.body.id, 30_000);
-  assert.equal(job.status, 'succeeded', JSON.stringify(job));
-  const response = await fetch(server.url(`/v1/jobs/${created.body.id}/audio`));
-  return decodeWav(new Uint8Array(await response.arrayBuffer()));
-}
 
 /** Writes a job straight into the store, as a queued message would arrive past the API. */
 async function injectJob(dataDir: string, voice: string): Promise<string> {

@@ -1,23 +1,32 @@
 // Model formats as their projects publish them, checked in JavaScript and turned into what
 // sherpa-onnx needs: a Piper voice (`NAME.onnx` + `NAME.onnx.json`), a Coqui VITS export
-// (`model.onnx` + Coqui's `config.json`) and a directory already prepared for sherpa-onnx. Anything
-// sherpa-onnx would end its process on is refused here with a message naming the file.
+// (`model.onnx` + Coqui's `config.json`) and a VITS directory already prepared for sherpa-onnx
+// (other prepared model types are in `sherpa-model-types.ts`). Anything sherpa-onnx would end its
+// process on is refused here with a message naming the file.
 
 import type { OnnxModelInfo } from './onnx-model-file.js';
 
 /** Where a voice comes from: also the prefix of its voice ids. */
 export type ModelFormat = 'piper' | 'coqui' | 'sherpa';
 
-/** What sherpa-onnx needs to run a VITS model, derived from its files. */
+/** The sherpa-onnx model families ttsq runs: each has its own config block and inputs. */
+export type SherpaModelType = 'vits' | 'kokoro' | 'kitten' | 'matcha';
+
+/** What sherpa-onnx needs to run a model, derived from its files. */
 export interface SherpaModelSpec {
+  modelType: SherpaModelType;
   /** Metadata to write into a prepared copy; null when the model file carries it already. */
   metadata: Map<string, string> | null;
   /** `tokens.txt` to write beside the prepared copy; null to use the model's own. */
   tokens: string | null;
   /** Phonemizes through espeak-ng (needs its data directory). */
   usesEspeak: boolean;
-  /** The model's `lexicon.txt`, when its frontend needs one; empty otherwise. */
+  /** The model's lexicon files, comma-separated as sherpa-onnx takes them; empty for none. */
   lexiconPath: string;
+  /** Style vectors of a Kokoro or Kitten model (`voices.bin`); empty for other types. */
+  voicesPath: string;
+  /** The vocoder a Matcha model's mel output goes through; empty for other types. */
+  vocoderPath: string;
   noiseScale: number;
   noiseScaleW: number;
   /** The model's own length scale: `speed` is applied relative to it. */
@@ -43,14 +52,25 @@ export interface ModelFiles {
   speakersJson: unknown;
   /** `tokens.txt` of a prepared directory. */
   tokensText: string | null;
+  /** Lexicon files of a prepared directory, comma-separated; empty for none. */
   lexiconPath: string;
+  /** `voices.bin` of a prepared directory and its size; empty and 0 when absent. */
+  voicesPath: string;
+  voicesSizeBytes: number;
+  /** The vocoder found beside a prepared model; empty and null when absent. */
+  vocoderPath: string;
+  vocoder: OnnxModelInfo | null;
 }
 
 type Json = Record<string, unknown>;
 
 const SPECIAL_TOKENS = new Set(['<PAD>', '<EOS>', '<BOS>', '<BLNK>']);
-const DEFAULT_NOISE_SCALE = 0.667;
+/** sherpa-onnx's default noise scale for VITS and Matcha. */
+export const DEFAULT_NOISE_SCALE = 0.667;
 const DEFAULT_NOISE_SCALE_W = 0.8;
+
+/** What every VITS spec shares: the type and no Kokoro or Matcha side files. */
+const VITS_FILES = { modelType: 'vits', voicesPath: '', vocoderPath: '' } as const;
 
 function isObject(value: unknown): value is Json {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -62,7 +82,11 @@ function objectAt(json: Json, key: string, where: string): Json {
   return value;
 }
 
-function positiveInt(value: unknown, what: string): number {
+/**
+ * `value` (a number or its string form) as a positive integer.
+ * @throws ModelFormatError naming `what` otherwise.
+ */
+export function positiveInt(value: unknown, what: string): number {
   const number = typeof value === 'string' ? Number(value) : value;
   if (typeof number !== 'number' || !Number.isInteger(number) || number <= 0) {
     throw new ModelFormatError(`${what} must be a positive integer, got ${JSON.stringify(value)}`);
@@ -79,7 +103,7 @@ function codePoints(text: string): string[] {
 }
 
 /** `en_US` → `en-us`. */
-function languageTag(code: string): string {
+export function languageTag(code: string): string {
   return code.replace(/_/g, '-').toLowerCase();
 }
 
@@ -126,6 +150,7 @@ function checkVitsInputs(
   }
 }
 
+/** Speaker names by id, from a name → id object; ids without a name are numbered. */
 function speakerNames(count: number, byName: unknown): string[] {
   const names = Array.from({ length: Math.max(1, count) }, (_, id) => String(id));
   if (isObject(byName)) {
@@ -138,8 +163,15 @@ function speakerNames(count: number, byName: unknown): string[] {
   return names;
 }
 
-/** Checks that espeak-ng knows `voice` (or its language without region); returns the one it knows. */
-function espeakVoice(voice: unknown, known: ReadonlySet<string> | null, where: string): string {
+/**
+ * Checks that espeak-ng knows `voice` (or its language without region); returns the one it knows.
+ * @throws ModelFormatError when there is no espeak-ng data or no such voice.
+ */
+export function espeakVoice(
+  voice: unknown,
+  known: ReadonlySet<string> | null,
+  where: string,
+): string {
   if (typeof voice !== 'string' || voice === '') {
     throw new ModelFormatError(`${where}: no espeak-ng voice given`);
   }
@@ -213,6 +245,7 @@ export function piperSpec(
     ['sample_rate', String(sampleRateHz)],
   ]);
   return {
+    ...VITS_FILES,
     metadata,
     tokens: tokensText(piperPhonemeIds(json, where)),
     usesEspeak: true,
@@ -328,6 +361,7 @@ export function coquiSpec(
   ]);
   if (!usePhonemes) metadata.set('frontend', 'characters');
   return {
+    ...VITS_FILES,
     metadata,
     tokens: tokensText(ids),
     usesEspeak: usePhonemes,
@@ -341,8 +375,12 @@ export function coquiSpec(
   };
 }
 
-/** Parses `tokens.txt` the way sherpa-onnx does, refusing what would end its process. */
-function checkTokens(text: string, where: string): Set<string> {
+/**
+ * Parses `tokens.txt` the way sherpa-onnx does, refusing what would end its process; returns the
+ * symbols it defines.
+ * @throws ModelFormatError naming the bad line.
+ */
+export function checkTokens(text: string, where: string): Set<string> {
   const symbols = new Set<string>();
   text.split('\n').forEach((raw, index) => {
     const line = raw.replace(/\r$/, '');
@@ -361,7 +399,15 @@ function checkTokens(text: string, where: string): Set<string> {
   return symbols;
 }
 
-function requiredMetadata(metadata: Map<string, string>, key: string, where: string): string {
+/**
+ * A metadata value sherpa-onnx reads without a default (it ends its process when one is missing).
+ * @throws ModelFormatError when it is missing or empty.
+ */
+export function requiredMetadata(
+  metadata: ReadonlyMap<string, string>,
+  key: string,
+  where: string,
+): string {
   const value = metadata.get(key);
   if (value === undefined || value === '') {
     throw new ModelFormatError(`${where}: metadata "${key}" is missing`);
@@ -394,19 +440,15 @@ function checkFrontend(
 }
 
 /**
- * A directory prepared for sherpa-onnx: its metadata and tokens are checked, not rewritten.
+ * A VITS directory prepared for sherpa-onnx: its metadata and tokens are checked, not rewritten.
  * @throws ModelFormatError naming what is missing or unsupported.
  */
-export function sherpaSpec(
+export function sherpaVitsSpec(
   files: ModelFiles,
   espeak: ReadonlySet<string> | null,
   where: string,
 ): SherpaModelSpec {
   const { metadata } = files.model;
-  const modelType = metadata.get('model_type') ?? 'vits';
-  if (modelType !== 'vits') {
-    throw new ModelFormatError(`${where}: model_type "${modelType}" is not supported by ttsq yet`);
-  }
   const sampleRateHz = positiveInt(
     requiredMetadata(metadata, 'sample_rate', where),
     `${where}: sample_rate`,
@@ -422,6 +464,7 @@ export function sherpaSpec(
   const tokens = checkTokens(files.tokensText ?? '', `${where}/tokens.txt`);
   const usesEspeak = checkFrontend(metadata, tokens, files, espeak, where);
   return {
+    ...VITS_FILES,
     metadata: null,
     tokens: null,
     usesEspeak,

@@ -9,12 +9,12 @@ import {
   ModelFormatError,
   coquiSpec,
   piperSpec,
-  sherpaSpec,
   type ModelFiles,
   type ModelFormat,
   type SherpaModelSpec,
 } from './model-formats.js';
-import { readOnnxModelInfo } from './onnx-model-file.js';
+import { readOnnxModelInfo, type OnnxModelInfo } from './onnx-model-file.js';
+import { preparedSpec } from './sherpa-model-types.js';
 
 /** A model found on disk, before it is read. */
 export interface ModelSource {
@@ -24,7 +24,10 @@ export interface ModelSource {
   modelPath: string;
   /** The sidecar JSON (`NAME.onnx.json`, `config.json`); empty for prepared directories. */
   configPath: string;
-  /** Other files whose content changes the audio (`tokens.txt`, `speakers.json`, lexicon). */
+  /**
+   * Other files whose content changes the audio (`tokens.txt`, `speakers.json`, lexicons,
+   * `voices.bin`, a Matcha vocoder).
+   */
   extraPaths: string[];
 }
 
@@ -40,6 +43,10 @@ export interface ModelEntry {
 /** Files written less than this long ago may still be copying in: they wait for the next scan. */
 const SETTLE_MS = 1_000;
 const OPTIONAL_SIDECARS = ['speakers.json', 'lexicon.txt'];
+/** Vocoders as sherpa-onnx publishes them: `vocos-22khz-univ.onnx`, `hifigan_v2.onnx`. */
+const VOCODER_FILE = /^(vocos|hifigan)|vocoder/i;
+/** Acoustic model file names of prepared directories, most specific first. */
+const PREPARED_MODEL_FILES = ['model.onnx', 'acoustic_model.onnx', 'model-steps-3.onnx'];
 
 function exists(filePath: string): boolean {
   return fs.existsSync(filePath);
@@ -61,20 +68,29 @@ function sidecars(dir: string, names: string[]): string[] {
   return names.map((name) => path.join(dir, name)).filter(exists);
 }
 
+/** The acoustic model of a prepared directory: a known name, else the first `model*.onnx`. */
+function preparedModelFile(entries: string[]): string | undefined {
+  const models = entries.filter((file) => file.endsWith('.onnx') && !VOCODER_FILE.test(file));
+  const known = PREPARED_MODEL_FILES.find((file) => models.includes(file));
+  return known ?? models.find((file) => file.startsWith('model'));
+}
+
+/** Side files of a prepared directory: tokens, lexicons, `voices.bin` and a vocoder. */
+function preparedSidecars(dir: string, entries: string[]): string[] {
+  const lexicons = entries.filter((file) => /^lexicon-.+\.txt$/.test(file));
+  const vocoder = entries.find((file) => file.endsWith('.onnx') && VOCODER_FILE.test(file));
+  const names = ['tokens.txt', 'voices.bin', ...OPTIONAL_SIDECARS, ...lexicons];
+  return sidecars(dir, vocoder ? [...names, vocoder] : names);
+}
+
 /** A subdirectory: prepared for sherpa-onnx, a Coqui export, or a folder of Piper voices. */
 function directorySources(dir: string, name: string): ModelSource[] {
   const entries = fs.readdirSync(dir).sort();
-  if (entries.includes('model.onnx') && entries.includes('tokens.txt')) {
-    const extraPaths = sidecars(dir, ['tokens.txt', ...OPTIONAL_SIDECARS]);
-    return [
-      {
-        format: 'sherpa',
-        name,
-        modelPath: path.join(dir, 'model.onnx'),
-        configPath: '',
-        extraPaths,
-      },
-    ];
+  const preparedModel = preparedModelFile(entries);
+  if (preparedModel && entries.includes('tokens.txt')) {
+    const modelPath = path.join(dir, preparedModel);
+    const extraPaths = preparedSidecars(dir, entries);
+    return [{ format: 'sherpa', name, modelPath, configPath: '', extraPaths }];
   }
   const onnxFiles = entries.filter((file) => file.endsWith('.onnx'));
   const [onlyModel] = onnxFiles;
@@ -128,26 +144,40 @@ function readJson(filePath: string): unknown {
   }
 }
 
-function readModelFiles(source: ModelSource, modelBytes: Buffer): ModelFiles {
+function readOnnx(filePath: string, bytes: Buffer): OnnxModelInfo {
+  try {
+    return readOnnxModelInfo(bytes);
+  } catch (error) {
+    throw new ModelFormatError(`${filePath}: ${(error as Error).message}`);
+  }
+}
+
+/** The lexicons of a source, comma-separated: `lexicon.txt` or the `lexicon-*.txt` files. */
+function lexiconsOf(source: ModelSource): string {
   const dir = path.dirname(source.modelPath);
+  const listed = source.extraPaths.filter((p) => /^lexicon(-.+)?\.txt$/.test(path.basename(p)));
+  if (listed.length > 0) return listed.join(',');
+  return exists(path.join(dir, 'lexicon.txt')) ? path.join(dir, 'lexicon.txt') : '';
+}
+
+function readModelFiles(source: ModelSource, modelBytes: Buffer): ModelFiles {
   const find = (name: string): string =>
     source.extraPaths.find((p) => path.basename(p) === name) ?? '';
   const tokensPath = find('tokens.txt');
   const speakersPath = find('speakers.json');
-  let model;
-  try {
-    model = readOnnxModelInfo(modelBytes);
-  } catch (error) {
-    throw new ModelFormatError(`${source.modelPath}: ${(error as Error).message}`);
-  }
+  const voicesPath = find('voices.bin');
+  const vocoderPath =
+    source.extraPaths.find((p) => p.endsWith('.onnx') && VOCODER_FILE.test(path.basename(p))) ?? '';
   return {
-    model,
+    model: readOnnx(source.modelPath, modelBytes),
     config: source.configPath === '' ? null : readJson(source.configPath),
     speakersJson: speakersPath === '' ? null : readJson(speakersPath),
     tokensText: tokensPath === '' ? null : fs.readFileSync(tokensPath, 'utf8'),
-    lexiconPath:
-      find('lexicon.txt') ||
-      (exists(path.join(dir, 'lexicon.txt')) ? path.join(dir, 'lexicon.txt') : ''),
+    lexiconPath: lexiconsOf(source),
+    voicesPath,
+    voicesSizeBytes: voicesPath === '' ? 0 : fs.statSync(voicesPath).size,
+    vocoderPath,
+    vocoder: vocoderPath === '' ? null : readOnnx(vocoderPath, fs.readFileSync(vocoderPath)),
   };
 }
 
@@ -165,7 +195,7 @@ function specOf(
   const where = path.relative(path.dirname(path.dirname(source.modelPath)), source.modelPath);
   if (source.format === 'piper') return piperSpec(files, espeak, where);
   if (source.format === 'coqui') return coquiSpec(files, espeak, where);
-  return sherpaSpec(files, espeak, where);
+  return preparedSpec(files, espeak, where);
 }
 
 /** Reads, hashes and checks one model. Never throws: a bad model is an entry with an error. */

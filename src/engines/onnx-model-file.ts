@@ -8,6 +8,8 @@ export interface OnnxModelInfo {
   metadata: Map<string, string>;
   /** Names of the main graph's inputs, in order. */
   inputNames: string[];
+  /** Names of the main graph's outputs, in order. */
+  outputNames: string[];
 }
 
 /** A protobuf field as found in a message: its number and where its bytes lie. */
@@ -30,6 +32,7 @@ const WIRE_FIXED32 = 5;
 const MODEL_GRAPH = 7;
 const MODEL_METADATA_PROPS = 14;
 const GRAPH_INPUT = 11;
+const GRAPH_OUTPUT = 12;
 const VALUE_INFO_NAME = 1;
 const ENTRY_KEY = 1;
 const ENTRY_VALUE = 2;
@@ -101,8 +104,14 @@ function submessages(bytes: Uint8Array, fields: Field[], fieldNumber: number): F
     .map((f) => scanFields(bytes, f.valueStart, f.end));
 }
 
+function valueInfoNames(bytes: Uint8Array, graph: Field[], fieldNumber: number): string[] {
+  return submessages(bytes, graph, fieldNumber).map((info) =>
+    stringField(bytes, info, VALUE_INFO_NAME),
+  );
+}
+
 /**
- * Reads a model's metadata and input names.
+ * Reads a model's metadata and input and output names.
  * @throws TypeError when the bytes are not a well-formed ONNX model with a graph.
  */
 export function readOnnxModelInfo(bytes: Uint8Array): OnnxModelInfo {
@@ -114,10 +123,11 @@ export function readOnnxModelInfo(bytes: Uint8Array): OnnxModelInfo {
   for (const entry of submessages(bytes, fields, MODEL_METADATA_PROPS)) {
     metadata.set(stringField(bytes, entry, ENTRY_KEY), stringField(bytes, entry, ENTRY_VALUE));
   }
-  const inputNames = submessages(bytes, graph, GRAPH_INPUT).map((input) =>
-    stringField(bytes, input, VALUE_INFO_NAME),
-  );
-  return { metadata, inputNames };
+  return {
+    metadata,
+    inputNames: valueInfoNames(bytes, graph, GRAPH_INPUT),
+    outputNames: valueInfoNames(bytes, graph, GRAPH_OUTPUT),
+  };
 }
 
 function encodeVarint(value: number): number[] {

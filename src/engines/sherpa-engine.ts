@@ -1,6 +1,7 @@
 // The sherpa-onnx engine: VITS models (Piper voices, Coqui exports, prepared sherpa-onnx
-// directories) found in the models directory, run on CPU by `sherpa-onnx-node`. sherpa-onnx ends
-// its process on some malformed models, so this engine runs only in an engine child process.
+// directories) and prepared Kokoro, Kitten and Matcha directories found in the models directory,
+// run on CPU by `sherpa-onnx-node`. sherpa-onnx ends its process on some malformed models, so this
+// engine runs only in an engine child process.
 
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
@@ -123,8 +124,47 @@ function writePreparedCopy(dir: string, entry: ModelEntry, spec: SherpaModelSpec
   fs.renameSync(tempDir, dir);
 }
 
+type ModelConfig = OfflineTtsConfig['model'];
+
+/** The config block of a Kokoro, Kitten or Matcha model, used from its directory as it is. */
+function preparedModelConfig(
+  modelPath: string,
+  spec: SherpaModelSpec,
+  espeakDataDir: string,
+): ModelConfig {
+  const tokens = path.join(path.dirname(modelPath), 'tokens.txt');
+  const lexicon = spec.lexiconPath !== '' ? { lexicon: spec.lexiconPath } : {};
+  const dataDir = spec.usesEspeak ? { dataDir: espeakDataDir } : {};
+  switch (spec.modelType) {
+    case 'kokoro':
+      return {
+        kokoro: {
+          model: modelPath,
+          voices: spec.voicesPath,
+          tokens,
+          dataDir: espeakDataDir,
+          ...lexicon,
+        },
+      };
+    case 'kitten':
+      return {
+        kitten: { model: modelPath, voices: spec.voicesPath, tokens, dataDir: espeakDataDir },
+      };
+    default: {
+      const vocoder = spec.vocoderPath !== '' ? { vocoder: spec.vocoderPath } : {};
+      const matcha = {
+        acousticModel: modelPath,
+        tokens,
+        noiseScale: spec.noiseScale,
+        lengthScale: 1,
+      };
+      return { matcha: { ...matcha, ...vocoder, ...lexicon, ...dataDir } };
+    }
+  }
+}
+
 /**
- * Runs the VITS models of `settings.modelsDir`. `voices()` rescans the directory (cheap when
+ * Runs the models of `settings.modelsDir`. `voices()` rescans the directory (cheap when
  * nothing changed); models load on first use and stay loaded (up to four).
  */
 export class SherpaEngine implements TtsEngine {
@@ -256,8 +296,17 @@ export class SherpaEngine implements TtsEngine {
     return model;
   }
 
-  /** The sherpa-onnx config, writing a prepared copy first when the model needs one. */
+  /** The sherpa-onnx config for the model's type. */
   #configFor(entry: ModelEntry, spec: SherpaModelSpec): OfflineTtsConfig {
+    const model =
+      spec.modelType === 'vits'
+        ? this.#vitsConfig(entry, spec)
+        : preparedModelConfig(entry.source.modelPath, spec, this.#espeakDataDir);
+    return { model: { ...model, numThreads: 1, debug: 0 }, maxNumSentences: 1 };
+  }
+
+  /** The VITS block, writing a prepared copy first when the model needs one. */
+  #vitsConfig(entry: ModelEntry, spec: SherpaModelSpec): ModelConfig {
     let modelPath = entry.source.modelPath;
     let tokensPath = path.join(path.dirname(modelPath), 'tokens.txt');
     if (spec.metadata !== null) {
@@ -279,7 +328,7 @@ export class SherpaEngine implements TtsEngine {
       ...(spec.usesEspeak ? { dataDir: this.#espeakDataDir } : {}),
       ...(spec.lexiconPath !== '' ? { lexicon: spec.lexiconPath } : {}),
     };
-    return { model: { vits, numThreads: 1, debug: 0 }, maxNumSentences: 1 };
+    return { vits };
   }
 
   #module(): SherpaModule {

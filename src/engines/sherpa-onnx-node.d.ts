@@ -12,9 +12,44 @@ declare module 'sherpa-onnx-node' {
     lengthScale?: number;
   }
 
+  /** Kokoro: model, style vectors (`voices.bin`), tokens, espeak-ng data; lexicons for v1.0+. */
+  export interface OfflineTtsKokoroModelConfig {
+    model: string;
+    voices: string;
+    tokens: string;
+    dataDir: string;
+    lexicon?: string;
+    lang?: string;
+    lengthScale?: number;
+  }
+
+  /** Kitten: model, style vectors (`voices.bin`), tokens and espeak-ng data. */
+  export interface OfflineTtsKittenModelConfig {
+    model: string;
+    voices: string;
+    tokens: string;
+    dataDir: string;
+    lengthScale?: number;
+  }
+
+  /** Matcha: acoustic model and vocoder, tokens, and espeak-ng data or a lexicon. */
+  export interface OfflineTtsMatchaModelConfig {
+    acousticModel: string;
+    vocoder?: string;
+    tokens: string;
+    lexicon?: string;
+    dataDir?: string;
+    noiseScale?: number;
+    lengthScale?: number;
+  }
+
+  /** Exactly one of the model blocks is given. */
   export interface OfflineTtsConfig {
     model: {
-      vits: OfflineTtsVitsModelConfig;
+      vits?: OfflineTtsVitsModelConfig;
+      kokoro?: OfflineTtsKokoroModelConfig;
+      kitten?: OfflineTtsKittenModelConfig;
+      matcha?: OfflineTtsMatchaModelConfig;
       numThreads?: number;
       debug?: boolean | number;
       provider?: string;

@@ -246,3 +246,176 @@ export function characterTokens(): { text: string; ids: Map<string, number> } {
 export function echoedTokenIds(samples: Int16Array): number[] {
   return [...samples].map((sample) => Math.round((sample / 32_767) * ECHO_DIVISOR));
 }
+
+/** Mel frames a test Matcha acoustic model makes per input token at length scale 1. */
+export const FRAMES_PER_TOKEN = 4;
+/** Samples a test vocoder makes per mel frame. */
+export const SAMPLES_PER_FRAME = 64;
+
+interface GraphSpec {
+  name: string;
+  nodes: NodeSpec[];
+  inputs: ReturnType<typeof tensorInput>[];
+  outputs: ReturnType<typeof tensorInput>[];
+  metadata?: Record<string, string | number> | undefined;
+}
+
+/** Serializes any test graph with the shared constants (opset 13). */
+function serializeGraph(spec: GraphSpec): Buffer {
+  const graph = {
+    name: spec.name,
+    node: spec.nodes.map(([opType, input, output, attribute = []], i) => ({
+      name: `n${i}`,
+      opType,
+      input,
+      output,
+      attribute,
+    })),
+    initializer: [
+      int64Const('zero', [0], []),
+      int64Const('one', [1], []),
+      int64Const('two', [2], []),
+      int64Const('zero_axes', [0], [1]),
+      int64Const('out_shape', [1, 1, -1], [3]),
+      floatConst('hop', [SAMPLES_PER_TOKEN], []),
+      floatConst('frames_per_token', [FRAMES_PER_TOKEN], []),
+      floatConst('samples_per_frame', [SAMPLES_PER_FRAME], []),
+      floatConst('omega', [(2 * Math.PI * 220) / 22_050], []),
+    ],
+    input: spec.inputs,
+    output: spec.outputs,
+  };
+  const metadataProps = Object.entries(spec.metadata ?? {}).map(([key, value]) => ({
+    key,
+    value: String(value),
+  }));
+  const model = onnx.ModelProto.create({
+    irVersion: 7,
+    producerName: 'ttsq-test',
+    opsetImport: [{ domain: '', version: 13 }],
+    graph,
+    metadataProps,
+  });
+  return Buffer.from(onnx.ModelProto.encode(model).finish());
+}
+
+/** Nodes turning a scalar float sample count `t_f` into a sine `wave` of that many samples. */
+function sineNodes(): NodeSpec[] {
+  return [
+    ['Cast', ['t_f'], ['t'], castTo(INT64)],
+    ['Range', ['zero', 't', 'one'], ['r']],
+    ['Cast', ['r'], ['r_f'], castTo(FLOAT)],
+    ['Mul', ['r_f', 'omega'], ['phase']],
+    ['Sin', ['phase'], ['wave']],
+  ];
+}
+
+/**
+ * A Kokoro- or Kitten-shaped graph: `tokens` int64 [1,N], `style` float [1,D], `speed` float [1]
+ * → `audio` float [T]: a sine of `N × SAMPLES_PER_TOKEN / speed` samples whose amplitude is the
+ * style vector's first value, so the speaker shows in the audio.
+ */
+export function buildStyleTestModel(metadata: Record<string, string | number>): Buffer {
+  return serializeGraph({
+    name: 'ttsq-test-style',
+    nodes: [
+      ['Shape', ['tokens'], ['x_shape']],
+      ['Gather', ['x_shape', 'one'], ['n']],
+      ['Cast', ['n'], ['n_f'], castTo(FLOAT)],
+      ['Mul', ['n_f', 'hop'], ['frames']],
+      ['Gather', ['speed', 'zero'], ['sp']],
+      ['Div', ['frames', 'sp'], ['t_f']],
+      ...sineNodes(),
+      ['Gather', ['style', 'zero'], ['style_row']],
+      ['Gather', ['style_row', 'zero'], ['amp']],
+      ['Mul', ['wave', 'amp'], ['audio']],
+    ],
+    inputs: [
+      tensorInput('tokens', INT64, [1, 'N']),
+      tensorInput('style', FLOAT, [1, 'D']),
+      tensorInput('speed', FLOAT, [1]),
+    ],
+    outputs: [tensorInput('audio', FLOAT, ['T'])],
+    metadata,
+  });
+}
+
+/**
+ * A Matcha-shaped acoustic model (icefall layout): `x` int64 [1,N], `x_length` int64 [1],
+ * `noise_scale` and `length_scale` float [1] → `mel` float [1,1,F] with
+ * `F = N × FRAMES_PER_TOKEN × length_scale` frames.
+ */
+export function buildMatchaTestModel(metadata: Record<string, string | number>): Buffer {
+  return serializeGraph({
+    name: 'ttsq-test-matcha',
+    nodes: [
+      ['Shape', ['x'], ['x_shape']],
+      ['Gather', ['x_shape', 'one'], ['n']],
+      ['Cast', ['n'], ['n_f'], castTo(FLOAT)],
+      ['Mul', ['n_f', 'frames_per_token'], ['base_frames']],
+      ['Gather', ['length_scale', 'zero'], ['ls']],
+      ['Mul', ['base_frames', 'ls'], ['f_f']],
+      ['Cast', ['f_f'], ['f'], castTo(INT64)],
+      ['Range', ['zero', 'f', 'one'], ['r']],
+      ['Cast', ['r'], ['r_f'], castTo(FLOAT)],
+      ['Reshape', ['r_f', 'out_shape'], ['mel']],
+    ],
+    inputs: [
+      tensorInput('x', INT64, [1, 'N']),
+      tensorInput('x_length', INT64, [1]),
+      tensorInput('noise_scale', FLOAT, [1]),
+      tensorInput('length_scale', FLOAT, [1]),
+    ],
+    outputs: [tensorInput('mel', FLOAT, [1, 1, 'F'])],
+    metadata,
+  });
+}
+
+/** A HiFi-GAN-shaped vocoder: `mel` float [1,C,F] → `audio` [1,T], a sine of F × 64 samples. */
+export function buildHifiganTestVocoder(): Buffer {
+  return serializeGraph({
+    name: 'ttsq-test-hifigan',
+    nodes: [
+      ['Shape', ['mel'], ['mel_shape']],
+      ['Gather', ['mel_shape', 'two'], ['f']],
+      ['Cast', ['f'], ['f_f'], castTo(FLOAT)],
+      ['Mul', ['f_f', 'samples_per_frame'], ['t_f']],
+      ...sineNodes(),
+      ['Unsqueeze', ['wave', 'zero_axes'], ['audio']],
+    ],
+    inputs: [tensorInput('mel', FLOAT, [1, 'C', 'F'])],
+    outputs: [tensorInput('audio', FLOAT, [1, 'T'])],
+    metadata: { model_type: 'hifigan' },
+  });
+}
+
+/** `voices.bin`: `speakers` × `rows` × `width` float32, every value of speaker `s` 0.3 + 0.1·s. */
+export function styleVoicesBin(speakers: number, rows: number, width: number): Buffer {
+  const values = new Float32Array(speakers * rows * width);
+  for (let s = 0; s < speakers; s++) {
+    values.fill(0.3 + 0.1 * s, s * rows * width, (s + 1) * rows * width);
+  }
+  return Buffer.from(values.buffer);
+}
+
+/** `tokens.txt` with the phoneme symbols of `piperPhonemeIdMap()` (space, `.`, `^`, `$` …). */
+export function phonemeTokens(): string {
+  const lines = Object.entries(piperPhonemeIdMap()).map(([symbol, [id]]) =>
+    symbol === ' ' ? ` ${id}` : `${symbol} ${id}`,
+  );
+  return `${lines.join('\n')}\n`;
+}
+
+/** Writes a prepared directory `DIR/NAME` from file name → content, `tokens.txt` first. */
+export function writePreparedDir(
+  dir: string,
+  name: string,
+  files: Record<string, Buffer | string>,
+) {
+  const modelDir = path.join(dir, name);
+  fs.mkdirSync(modelDir, { recursive: true });
+  const names = Object.keys(files).sort(
+    (a, b) => Number(b === 'tokens.txt') - Number(a === 'tokens.txt'),
+  );
+  for (const file of names) fs.writeFileSync(path.join(modelDir, file), files[file] ?? '');
+}
