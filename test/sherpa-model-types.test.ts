@@ -7,10 +7,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import {
+  SAMPLES_PER_FRAME,
   SAMPLES_PER_TOKEN,
+  VOCOS_HOP,
   buildHifiganTestVocoder,
   buildMatchaTestModel,
   buildStyleTestModel,
+  buildVocosTestVocoder,
   phonemeTokens,
   styleVoicesBin,
   writePreparedDir,
@@ -109,6 +112,10 @@ describe('Kokoro, Kitten and Matcha models prepared for sherpa-onnx', () => {
       'model.fp16.onnx': buildStyleTestModel(KITTEN_METADATA),
     });
     writePreparedDir(modelsDir, 'matcha-icefall-en_US-ljspeech', matchaFiles());
+    writePreparedDir(modelsDir, 'matcha-vocos', {
+      ...without(matchaFiles(), 'hifigan_v2.onnx'),
+      'vocos-22khz-univ.onnx': buildVocosTestVocoder(),
+    });
   });
 
   after(async () => {
@@ -171,6 +178,21 @@ describe('Kokoro, Kitten and Matcha models prepared for sherpa-onnx', () => {
       2,
     );
     assert.equal(fast.samples.length, audio.samples.length / 2);
+  });
+
+  it('a Matcha model with a Vocos vocoder speaks through its inverse STFT', async () => {
+    const voice = await waitForVoice(server, 'sherpa:matcha-vocos');
+    assert.equal(voice.error, undefined, JSON.stringify(voice.error));
+    const hifigan = await synthesize(
+      server,
+      'sherpa:matcha-icefall-en_US-ljspeech',
+      'Hello world.',
+    );
+    const audio = await synthesize(server, 'sherpa:matcha-vocos', 'Hello world.');
+    // The same mel frames; the inverse STFT (centred) makes one hop per frame but the last.
+    const melFrames = hifigan.samples.length / SAMPLES_PER_FRAME;
+    assert.equal(audio.samples.length, (melFrames - 1) * VOCOS_HOP);
+    assert.ok(peak(audio.samples) > 0.1, `peak ${peak(audio.samples)}`);
   });
 
   it('incomplete layouts are listed with TTSQ_MODEL_INVALID and a message naming what is wrong', async () => {

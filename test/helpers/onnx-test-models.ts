@@ -258,6 +258,8 @@ interface GraphSpec {
   inputs: ReturnType<typeof tensorInput>[];
   outputs: ReturnType<typeof tensorInput>[];
   metadata?: Record<string, string | number> | undefined;
+  /** Constants beyond the shared ones. */
+  initializers?: object[];
 }
 
 /** Serializes any test graph with the shared constants (opset 13). */
@@ -281,6 +283,7 @@ function serializeGraph(spec: GraphSpec): Buffer {
       floatConst('frames_per_token', [FRAMES_PER_TOKEN], []),
       floatConst('samples_per_frame', [SAMPLES_PER_FRAME], []),
       floatConst('omega', [(2 * Math.PI * 220) / 22_050], []),
+      ...(spec.initializers ?? []),
     ],
     input: spec.inputs,
     output: spec.outputs,
@@ -418,4 +421,57 @@ export function writePreparedDir(
     (a, b) => Number(b === 'tokens.txt') - Number(a === 'tokens.txt'),
   );
   for (const file of names) fs.writeFileSync(path.join(modelDir, file), files[file] ?? '');
+}
+
+/** FFT size of the test Vocos vocoder (its `n_fft` metadata); bins are `n_fft / 2 + 1`. */
+export const VOCOS_N_FFT = 16;
+/** Hop of the test Vocos vocoder (its `hop_length` metadata). */
+export const VOCOS_HOP = 4;
+
+/**
+ * A Vocos-shaped vocoder: `mel` float [1,C,F] → `mag`, `x`, `y` float [1,K,F] (magnitude, cosine
+ * and sine of the phase of K = n_fft/2+1 bins), which sherpa-onnx turns into audio by inverse STFT.
+ */
+export function buildVocosTestVocoder(): Buffer {
+  const bins = VOCOS_N_FFT / 2 + 1;
+  return serializeGraph({
+    name: 'ttsq-test-vocos',
+    nodes: [
+      ['Shape', ['mel'], ['mel_shape']],
+      ['Gather', ['mel_shape', 'two_1d'], ['f_1d']],
+      ['Concat', ['one_1d', 'bins_1d', 'f_1d'], ['spec_shape'], [axisAttribute(0)]],
+      ['Expand', ['half_1d', 'spec_shape'], ['mag']],
+      ['Expand', ['alternating', 'spec_shape'], ['x']],
+      ['Mul', ['x', 'zero_f'], ['y']],
+    ],
+    inputs: [tensorInput('mel', FLOAT, [1, 'C', 'F'])],
+    outputs: [
+      tensorInput('mag', FLOAT, [1, bins, 'F']),
+      tensorInput('x', FLOAT, [1, bins, 'F']),
+      tensorInput('y', FLOAT, [1, bins, 'F']),
+    ],
+    metadata: {
+      model_type: 'vocos',
+      n_fft: VOCOS_N_FFT,
+      hop_length: VOCOS_HOP,
+      win_length: VOCOS_N_FFT,
+    },
+    initializers: [
+      int64Const('two_1d', [2], [1]),
+      int64Const('one_1d', [1], [1]),
+      int64Const('bins_1d', [bins], [1]),
+      floatConst('half_1d', [0.5], [1]),
+      // A phase of π·k puts each frame's impulse mid-window, where the Hann window is 1.
+      floatConst(
+        'alternating',
+        Array.from({ length: bins }, (_, k) => (k % 2 === 0 ? 1 : -1)),
+        [1, bins, 1],
+      ),
+      floatConst('zero_f', [0], []),
+    ],
+  });
+}
+
+function axisAttribute(axis: number) {
+  return { name: 'axis', type: onnx.AttributeProto.AttributeType.INT, i: axis };
 }
