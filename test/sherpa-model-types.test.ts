@@ -145,6 +145,20 @@ describe('Kokoro, Kitten and Matcha models prepared for sherpa-onnx', () => {
     assert.ok(Math.abs(peak(am.samples) - 0.4) < 0.01, `am peak ${peak(am.samples)}`);
   });
 
+  it('a multi-lingual Kokoro directory (version 2) phonemizes through its lexicon files', async () => {
+    writePreparedDir(modelsDir, 'kokoro-multi-lang', {
+      ...kokoroFiles({ ...KOKORO_METADATA, version: 2 }),
+      'lexicon-us-en.txt': 'hello h ə l ˈ o ʊ\nworld w ˈ ɜ ː l d\n',
+    });
+    const voice = await waitForVoice(server, 'sherpa:kokoro-multi-lang');
+    assert.equal(voice.error, undefined, JSON.stringify(voice.error));
+    const multi = await synthesize(server, 'sherpa:kokoro-multi-lang/am', 'Hello world.');
+    const english = await synthesize(server, 'sherpa:kokoro-en-v0_19/am', 'Hello world.');
+    // The lexicon spells both words as espeak-ng does, so the token counts agree.
+    assert.equal(multi.samples.length, english.samples.length);
+    assert.ok(Math.abs(peak(multi.samples) - 0.4) < 0.01, `peak ${peak(multi.samples)}`);
+  });
+
   it('a Kitten directory speaks each of its speakers, as long as Kokoro for the same text', async () => {
     const main = await waitForVoice(server, 'sherpa:kitten-nano-en');
     assert.equal(main.error, undefined, JSON.stringify(main.error));
@@ -198,6 +212,11 @@ describe('Kokoro, Kitten and Matcha models prepared for sherpa-onnx', () => {
   it('incomplete layouts are listed with TTSQ_MODEL_INVALID and a message naming what is wrong', async () => {
     writePreparedDir(modelsDir, 'kokoro-no-voices', without(kokoroFiles(), 'voices.bin'));
     writePreparedDir(modelsDir, 'matcha-no-vocoder', without(matchaFiles(), 'hifigan_v2.onnx'));
+    writePreparedDir(
+      modelsDir,
+      'kokoro-v2-no-lexicon',
+      kokoroFiles({ ...KOKORO_METADATA, version: 2 }),
+    );
     const noStyleDim = without(KOKORO_METADATA, 'style_dim');
     writePreparedDir(modelsDir, 'kokoro-no-style-dim', kokoroFiles(noStyleDim));
     writePreparedDir(modelsDir, 'kitten-short-voices', {
@@ -209,6 +228,7 @@ describe('Kokoro, Kitten and Matcha models prepared for sherpa-onnx', () => {
     const expected: [string, RegExp][] = [
       ['sherpa:kokoro-no-voices', /voices\.bin is missing/],
       ['sherpa:matcha-no-vocoder', /needs a vocoder/],
+      ['sherpa:kokoro-v2-no-lexicon', /needs its lexicon-\*\.txt files/],
       ['sherpa:kokoro-no-style-dim', /metadata "style_dim" is missing/],
       ['sherpa:kitten-short-voices', /voices\.bin has 32 bytes; 2 speakers of style_dim need 64/],
     ];
