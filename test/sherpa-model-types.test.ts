@@ -225,7 +225,14 @@ describe('Kokoro, Kitten and Matcha models prepared for sherpa-onnx', () => {
       'model.onnx': buildStyleTestModel(KITTEN_METADATA),
     });
 
+    writePreparedDir(modelsDir, 'kitten-typed-kitten', {
+      'tokens.txt': phonemeTokens(),
+      'voices.bin': styleVoicesBin(2, 1, STYLE_WIDTH),
+      'model.onnx': buildStyleTestModel({ ...KITTEN_METADATA, model_type: 'kitten' }),
+    });
+
     const expected: [string, RegExp][] = [
+      ['sherpa:kitten-typed-kitten', /its Kitten models say "kitten-tts"/],
       ['sherpa:kokoro-no-voices', /voices\.bin is missing/],
       ['sherpa:matcha-no-vocoder', /needs a vocoder/],
       ['sherpa:kokoro-v2-no-lexicon', /needs its lexicon-\*\.txt files/],

@@ -190,7 +190,12 @@ function checkVocoder(files: ModelFiles, where: string): void {
   }
 }
 
-/** Which frontend sherpa-onnx's Matcha picks; true when it is espeak-ng. */
+/** Chinese Matcha models: Chinese alone (jieba) or with English (`voice` `zh en-us`). */
+function isChineseMatcha(metadata: Metadata): boolean {
+  return metadata.get('voice') === 'zh en-us' || metadata.get('jieba') === '1';
+}
+
+/** Which frontend sherpa-onnx's Matcha picks; true when it uses espeak-ng data. */
 function matchaFrontend(
   files: ModelFiles,
   tokens: Set<string>,
@@ -199,7 +204,7 @@ function matchaFrontend(
 ): boolean {
   const { metadata } = files.model;
   const voice = metadata.get('voice') || 'en-us';
-  if (voice === 'zh en-us' || metadata.get('jieba') === '1') {
+  if (isChineseMatcha(metadata)) {
     if (files.lexiconPath === '') throw new ModelFormatError(`${where}: needs lexicon.txt`);
     if (voice === 'zh en-us') espeakVoice('en-us', espeak, where);
     return voice === 'zh en-us';
@@ -239,7 +244,6 @@ export function matchaSpec(
   const tokens = checkTokens(files.tokensText ?? '', `${where}/tokens.txt`);
   const usesEspeak = matchaFrontend(files, tokens, espeak, where);
   const speakerCount = Number.isInteger(count) && count > 1 ? count : 1;
-  const language = metadata.get('voice') || requiredMetadata(metadata, 'language', where);
   return {
     modelType: 'matcha',
     metadata: null,
@@ -252,7 +256,7 @@ export function matchaSpec(
     noiseScaleW: 0,
     lengthScale: 1,
     sampleRateHz,
-    language: languageTag(language.split(' ')[0] ?? language),
+    language: isChineseMatcha(metadata) ? 'zh' : languageTag(metadata.get('voice') || 'en-us'),
     speakers: Array.from({ length: speakerCount }, (_, id) => String(id)),
   };
 }
