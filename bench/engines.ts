@@ -17,7 +17,7 @@ import { buildTestModel, writePiperVoice } from '../test/helpers/onnx-test-model
 
 const run = promisify(execFile);
 
-/** The 60-word paragraph FINDINGS.md measured eSpeak with (about 19 s of speech). */
+/** A 60-word English paragraph (about 19 s of eSpeak speech), the reference text of these runs. */
 export const BENCH_TEXT =
   'The quick brown fox jumps over the lazy dog near the river bank, while the old farmer ' +
   'watches from his porch and sips his morning coffee. Queues keep slow work out of the ' +
