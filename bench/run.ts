@@ -2,7 +2,7 @@
 // printed as a Markdown table with the machine and date for docs/benchmarks.md.
 
 import os from 'node:os';
-import { measureApiLatency } from './api-latency.js';
+import { measureApiLatency, type ApiLatencyResult, type LatencySample } from './api-latency.js';
 import { measureSqliteThroughput } from './queue-throughput.js';
 import { measureRedisThroughput } from './redis-throughput.js';
 import { TestRedis } from '../test/helpers/redis.js';
@@ -32,16 +32,7 @@ async function main(): Promise<void> {
   }
   out();
   const latency = await measureApiLatency({ workers: 2, requests: REQUESTS, concurrency: 4 });
-  out('| GET /v1/jobs/{id}, 4 in flight | requests | p50 ms | p99 ms | max ms |');
-  out('|---|---|---|---|---|');
-  out(
-    `| workers idle | ${latency.idle.requests} | ${latency.idle.p50Ms} | ${latency.idle.p99Ms} | ${latency.idle.maxMs} |`,
-  );
-  out(
-    `| ${latency.workers} workers saturated (${latency.activeDuringSaturation} tasks active) | ${latency.saturated.requests} | ${latency.saturated.p50Ms} | ${latency.saturated.p99Ms} | ${latency.saturated.maxMs} |`,
-  );
-  out();
-  out(`p99 ratio saturated/idle: ${(latency.saturated.p99Ms / latency.idle.p99Ms).toFixed(2)}`);
+  reportLatency(out, '', latency);
   out();
   await reportRedis(out);
 }
@@ -71,21 +62,24 @@ async function reportRedis(out: (line?: string) => void): Promise<void> {
       concurrency: 4,
       env,
     });
-    out('| Redis backend: GET /v1/jobs/{id}, 4 in flight | requests | p50 ms | p99 ms | max ms |');
-    out('|---|---|---|---|---|');
-    out(
-      `| workers idle | ${latency.idle.requests} | ${latency.idle.p50Ms} | ${latency.idle.p99Ms} | ${latency.idle.maxMs} |`,
-    );
-    out(
-      `| ${latency.workers} workers saturated (${latency.activeDuringSaturation} tasks active) | ${latency.saturated.requests} | ${latency.saturated.p50Ms} | ${latency.saturated.p99Ms} | ${latency.saturated.maxMs} |`,
-    );
-    out();
-    out(
-      `Redis backend p99 ratio saturated/idle: ${(latency.saturated.p99Ms / latency.idle.p99Ms).toFixed(2)}`,
-    );
+    reportLatency(out, 'Redis backend: ', latency);
   } finally {
     await redis.stop();
   }
+}
+
+/** Prints one latency table (idle vs saturated workers) and its p99 ratio. */
+function reportLatency(out: (line?: string) => void, label: string, latency: ApiLatencyResult) {
+  const row = (name: string, sample: LatencySample) =>
+    `| ${name} | ${sample.requests} | ${sample.p50Ms} | ${sample.p99Ms} | ${sample.maxMs} |`;
+  const saturated = `${latency.workers} workers saturated (${latency.activeDuringSaturation} tasks active)`;
+  out(`| ${label}GET /v1/jobs/{id}, 4 in flight | requests | p50 ms | p99 ms | max ms |`);
+  out('|---|---|---|---|---|');
+  out(row('workers idle', latency.idle));
+  out(row(saturated, latency.saturated));
+  out();
+  const ratio = (latency.saturated.p99Ms / latency.idle.p99Ms).toFixed(2);
+  out(`${label}p99 ratio saturated/idle: ${ratio}`);
 }
 
 await main();

@@ -52,7 +52,7 @@ async function injectJob(dataDir: string, voice: string): Promise<string> {
     finishedAt: null,
     audio: null,
   };
-  const payload = { jobId: id, index: 0, text: request.text, voice, speed: 1 };
+  const payload = { jobId: id, index: 0, segmentCount: 1, text: request.text, voice, speed: 1 };
   await backend.jobs.create(job, [
     { id: segmentTaskId(id, 0), groupId: id, payload, maxAttempts: 3 },
   ]);

@@ -210,7 +210,14 @@ describe('worker processes under faults', () => {
         {
           id: segmentTaskId(job.id, 0),
           groupId: job.id,
-          payload: { jobId: job.id, index: 0, text: 'Hello.', voice: 'espeak:xx-none', speed: 1 },
+          payload: {
+            jobId: job.id,
+            index: 0,
+            segmentCount: 2,
+            text: 'Hello.',
+            voice: 'espeak:xx-none',
+            speed: 1,
+          },
         },
         {
           id: segmentTaskId(job.id, 1),

@@ -399,6 +399,11 @@ export function checkTokens(text: string, where: string): Set<string> {
   return symbols;
 }
 
+/** The required `sample_rate` metadata, in Hz. @throws ModelFormatError when absent or bad. */
+export function metadataSampleRateHz(metadata: ReadonlyMap<string, string>, where: string): number {
+  return positiveInt(requiredMetadata(metadata, 'sample_rate', where), `${where}: sample_rate`);
+}
+
 /**
  * A metadata value sherpa-onnx reads without a default (it ends its process when one is missing).
  * @throws ModelFormatError when it is missing or empty.
@@ -449,10 +454,7 @@ export function sherpaVitsSpec(
   where: string,
 ): SherpaModelSpec {
   const { metadata } = files.model;
-  const sampleRateHz = positiveInt(
-    requiredMetadata(metadata, 'sample_rate', where),
-    `${where}: sample_rate`,
-  );
+  const sampleRateHz = metadataSampleRateHz(metadata, where);
   const speakerCount = Number(requiredMetadata(metadata, 'n_speakers', where));
   if (!Number.isInteger(speakerCount) || speakerCount < 0) {
     throw new ModelFormatError(`${where}: metadata "n_speakers" is not a count`);

@@ -9,6 +9,7 @@ import {
   checkTokens,
   espeakVoice,
   languageTag,
+  metadataSampleRateHz,
   positiveInt,
   requiredMetadata,
   sherpaVitsSpec,
@@ -88,8 +89,8 @@ function styleModelSpec(
   modelType: 'kokoro' | 'kitten',
   voice: string,
   speakers: string[],
+  sampleRateHz: number,
 ): SherpaModelSpec {
-  const { metadata } = files.model;
   return {
     modelType,
     metadata: null,
@@ -101,7 +102,7 @@ function styleModelSpec(
     noiseScale: DEFAULT_NOISE_SCALE,
     noiseScaleW: 0,
     lengthScale: 1,
-    sampleRateHz: positiveInt(metadata.get('sample_rate'), 'sample_rate'),
+    sampleRateHz,
     language: languageTag(voice),
     speakers,
   };
@@ -119,7 +120,7 @@ export function kokoroSpec(
   where: string,
 ): SherpaModelSpec {
   const { metadata } = files.model;
-  positiveInt(requiredMetadata(metadata, 'sample_rate', where), `${where}: sample_rate`);
+  const sampleRateHz = metadataSampleRateHz(metadata, where);
   requiredMetadata(metadata, 'has_espeak', where);
   const count = speakerCountOf(metadata, where);
   const styleDim = integerList(metadata, 'style_dim', where);
@@ -137,7 +138,13 @@ export function kokoroSpec(
       `${where}: a multi-lingual Kokoro model (version ${version}) needs its lexicon-*.txt files`,
     );
   }
-  const spec = styleModelSpec(files, 'kokoro', voice, speakerNamesOf(metadata, count));
+  const spec = styleModelSpec(
+    files,
+    'kokoro',
+    voice,
+    speakerNamesOf(metadata, count),
+    sampleRateHz,
+  );
   return version >= 2 ? { ...spec, lexiconPath: files.lexiconPath } : spec;
 }
 
@@ -152,7 +159,7 @@ export function kittenSpec(
   where: string,
 ): SherpaModelSpec {
   const { metadata } = files.model;
-  positiveInt(requiredMetadata(metadata, 'sample_rate', where), `${where}: sample_rate`);
+  const sampleRateHz = metadataSampleRateHz(metadata, where);
   if (requiredMetadata(metadata, 'has_espeak', where) !== '1') {
     throw new ModelFormatError(`${where}: a Kitten model must use espeak-ng (has_espeak=1)`);
   }
@@ -172,7 +179,7 @@ export function kittenSpec(
   checkInputCount(files.model, 3, where);
   checkStyleTokens(files, where);
   const voice = espeakVoice(metadata.get('voice') || 'en-us', espeak, where);
-  return styleModelSpec(files, 'kitten', voice, speakerNamesOf(metadata, count));
+  return styleModelSpec(files, 'kitten', voice, speakerNamesOf(metadata, count), sampleRateHz);
 }
 
 /** Refuses a vocoder sherpa-onnx would not recognize (it would crash on the first synthesis). */
@@ -231,10 +238,7 @@ export function matchaSpec(
   where: string,
 ): SherpaModelSpec {
   const { metadata } = files.model;
-  const sampleRateHz = positiveInt(
-    requiredMetadata(metadata, 'sample_rate', where),
-    `${where}: sample_rate`,
-  );
+  const sampleRateHz = metadataSampleRateHz(metadata, where);
   const count = Number(requiredMetadata(metadata, 'n_speakers', where));
   requiredMetadata(metadata, 'use_eos_bos', where);
   requiredMetadata(metadata, 'pad_id', where);

@@ -210,6 +210,7 @@ function segmentTasks(job: JobRecord, segments: string[], maxAttempts: number): 
     const payload: SegmentTaskPayload = {
       jobId: job.id,
       index,
+      segmentCount: job.segmentCount,
       text,
       voice: job.request.voice,
       speed: job.request.speed,

@@ -29,8 +29,11 @@ export interface JobStore {
 
   list(query: JobQuery): Promise<Page<JobRecord>>;
 
-  /** Counts a segment attempt; a queued job becomes running and gets its `startedAt`. */
-  noteAttemptStarted(jobId: string, atMs: number): Promise<void>;
+  /**
+   * Counts a segment attempt; a queued job becomes running and gets its `startedAt`. False
+   * (nothing counted) when the job is unknown or has ended, so the attempt can be skipped.
+   */
+  noteAttemptStarted(jobId: string, atMs: number): Promise<boolean>;
 
   /**
    * Records a finished segment (idempotent: a rerun of the same segment counts once). `allDone`

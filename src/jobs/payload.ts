@@ -8,13 +8,18 @@ import type { SegmentTaskPayload } from './types.js';
 export function parseSegmentPayload(value: unknown): SegmentTaskPayload {
   if (typeof value !== 'object' || value === null) throw invalid('not an object');
   const record = value as Record<string, unknown>;
-  const { jobId, index, text, voice, speed } = record;
+  const { jobId, index, segmentCount, text, voice, speed } = record;
   if (typeof jobId !== 'string' || jobId === '') throw invalid('jobId');
-  if (typeof index !== 'number' || !Number.isInteger(index) || index < 0) throw invalid('index');
+  if (!isCount(segmentCount) || segmentCount < 1) throw invalid('segmentCount');
+  if (!isCount(index) || index >= segmentCount) throw invalid('index');
   if (typeof text !== 'string') throw invalid('text');
   if (typeof voice !== 'string') throw invalid('voice');
   if (typeof speed !== 'number' || !Number.isFinite(speed) || speed <= 0) throw invalid('speed');
-  return { jobId, index, text, voice, speed };
+  return { jobId, index, segmentCount, text, voice, speed };
+}
+
+function isCount(value: unknown): value is number {
+  return typeof value === 'number' && Number.isInteger(value) && value >= 0;
 }
 
 function invalid(field: string): PermanentTaskError {

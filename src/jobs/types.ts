@@ -56,6 +56,8 @@ export interface JobRecord {
 export interface SegmentTaskPayload {
   jobId: string;
   index: number;
+  /** Segments of the whole job, so the last one can be assembled without reading the job. */
+  segmentCount: number;
   text: string;
   voice: string;
   speed: number;

@@ -66,10 +66,8 @@ export class SqliteJobStore implements JobStore {
     return settle(() => this.#list(query));
   }
 
-  noteAttemptStarted(jobId: string, atMs: number): Promise<void> {
-    return settle(() => {
-      this.#statements.attemptStarted.run({ at: atMs, id: jobId });
-    });
+  noteAttemptStarted(jobId: string, atMs: number): Promise<boolean> {
+    return settle(() => this.#statements.attemptStarted.run({ at: atMs, id: jobId }).changes > 0);
   }
 
   recordSegment(jobId: string, result: SegmentResult): Promise<{ allDone: boolean }> {
@@ -143,7 +141,7 @@ function prepare(db: SqliteDatabase) {
     attemptStarted: db.prepare(`
       UPDATE jobs SET attempts = attempts + 1, started_at = COALESCE(started_at, @at),
         status = CASE WHEN status = 'queued' THEN 'running' ELSE status END
-      WHERE id = @id`),
+      WHERE id = @id AND status IN ('queued', 'running')`),
     insertSegment: db.prepare(`
       INSERT INTO job_segments (job_id, idx, audio_key, sample_rate_hz, sample_count, cache_key)
       VALUES (@jobId, @idx, @audioKey, @sampleRateHz, @sampleCount, @cacheKey)

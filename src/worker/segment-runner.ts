@@ -35,9 +35,8 @@ export class SegmentRunner {
    */
   async run(claimed: ClaimedTask, signal: AbortSignal): Promise<SegmentOutcome> {
     const payload = parseSegmentPayload(claimed.task.payload);
-    const job = await this.#backend.jobs.get(payload.jobId);
-    if (!job || (job.status !== 'queued' && job.status !== 'running')) return 'skipped';
-    await this.#backend.jobs.noteAttemptStarted(payload.jobId, Date.now());
+    // Cancel and failure remove a job's tasks; this catches the race with a claim.
+    if (!(await this.#backend.jobs.noteAttemptStarted(payload.jobId, Date.now()))) return 'skipped';
 
     const segment = await this.#synthesize(payload, signal);
     signal.throwIfAborted();
@@ -45,7 +44,7 @@ export class SegmentRunner {
     if (!allDone) return 'synthesized';
 
     signal.throwIfAborted();
-    await assembleJob(this.#backend, payload.jobId, job.segmentCount);
+    await assembleJob(this.#backend, payload.jobId, payload.segmentCount);
     return 'assembled';
   }
 

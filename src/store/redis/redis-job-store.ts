@@ -23,12 +23,13 @@ const SCRIPTS = {
   ttsqJobAttempt: {
     keys: 1,
     lua: `${MOVE_STATUS}
-      if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+      local status = redis.call('HGET', KEYS[1], 'status')
+      if status ~= 'queued' and status ~= 'running' then return 0 end
       redis.call('HINCRBY', KEYS[1], 'attempts', 1)
       if redis.call('HGET', KEYS[1], 'startedAt') == '' then
         redis.call('HSET', KEYS[1], 'startedAt', ARGV[3])
       end
-      if redis.call('HGET', KEYS[1], 'status') == 'queued' then
+      if status == 'queued' then
         moveStatus(KEYS[1], ARGV[1], ARGV[2], 'queued', 'running')
       end
       return 1`,
@@ -125,10 +126,11 @@ export class RedisJobStore implements JobStore {
     return { items, nextCursor: page.nextCursor };
   }
 
-  async noteAttemptStarted(jobId: string, atMs: number): Promise<void> {
+  async noteAttemptStarted(jobId: string, atMs: number): Promise<boolean> {
     const owner = await this.#ownerOf(jobId);
-    if (owner === null) return;
-    await this.#redis.ttsqJobAttempt(this.#jobKey(jobId), this.#statusPrefix(owner), jobId, atMs);
+    if (owner === null) return false;
+    const key = this.#jobKey(jobId);
+    return (await this.#redis.ttsqJobAttempt(key, this.#statusPrefix(owner), jobId, atMs)) === 1;
   }
 
   async recordSegment(jobId: string, result: SegmentResult): Promise<{ allDone: boolean }> {
